@@ -1,0 +1,106 @@
+#pragma once
+// The load–strategy–save cycle (SPEC §2, §6, §7) behind a per-correlation-ID
+// strand. This is the only room that calls strategy() and the only writer of
+// open groups.
+//
+// Threading: every method may be called from any thread and returns at once.
+// The handler runs later on one of the aggregator's storage threads (never on
+// the caller's thread), after the transaction holding the change committed.
+// Callers that own I/O (HTTP sessions) post the result back to their own
+// executor. Notifications for one correlation ID are applied one at a time
+// in the order ingest() was called; different IDs proceed in parallel.
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rollupd/core/error.hpp"
+#include "rollupd/core/strategy.hpp"
+#include "rollupd/core/time.hpp"
+
+namespace rollup {
+
+namespace storage { class database; }
+
+struct aggregator_options {
+  policy rules;
+  duration completion_timeout = std::chrono::minutes{10};  // 0 = never
+  duration dedupe_window = std::chrono::hours{24};
+  std::size_t storage_threads = 8;  // threads that run transactions (they block on fsync)
+};
+
+struct ingest_request {
+  std::vector<notification> items;             // already validated
+  std::optional<std::string> idempotency_key;   // the Idempotency-Key header (single object only)
+};
+
+// SPEC §4.1: one element's answer.
+struct ingest_result {
+  std::string email;  // correlation ID
+  std::size_t pending = 0;
+  bool duplicate = false;
+  std::optional<digest> emitted;
+};
+
+// SPEC §4.2 open group views.
+struct group_summary {
+  std::string email;
+  std::size_t count = 0;
+  timestamp first_received_at;
+  std::optional<timestamp> due_at;  // empty when completion_timeout is 0
+};
+struct group_view {
+  group_summary summary;
+  std::vector<notification> notifications;
+};
+
+class aggregator {
+ public:
+  template <class T>
+  using handler = std::function<void(result<T>)>;
+
+  aggregator(storage::database& db, const time_source& clock, aggregator_options options);
+  ~aggregator();  // waits for running transactions; call drain() first to stop taking work
+  aggregator(const aggregator&) = delete;
+  aggregator& operator=(const aggregator&) = delete;
+
+  // Applies each item in order. Errors: storage_unavailable, draining.
+  // For an array spanning several users, each user's part commits on its
+  // own; on a storage error some parts may have committed (retrying with
+  // Ids is safe: duplicates are answered, not applied twice).
+  void ingest(ingest_request request, handler<std::vector<ingest_result>> done);
+
+  // SPEC §4.2 flush: completes the open group with reason "flush".
+  // Errors: not_found, storage_unavailable, draining.
+  void flush(std::string correlation_id, handler<digest> done);
+
+  void get_group(std::string correlation_id, handler<group_view> done);  // not_found
+  // Open groups ordered by correlation ID, strictly after `after`.
+  void list_groups(std::string after, std::size_t limit, handler<std::vector<group_summary>> done);
+
+  void get_digest(std::string id, handler<digest> done);  // not_found
+  // Recent digests newest first; `email` filters by correlation ID; `after`
+  // is the last Id of the previous page (empty for the first page).
+  void list_digests(std::optional<std::string> email, std::string after, std::size_t limit,
+                    handler<std::vector<digest>> done);
+
+  // Storage open and writable (a small write to the metadata family).
+  void check_ready(handler<ok_t> done);
+
+  // Correlation IDs with work queued or running right now. Idle users hold
+  // no strand, so this stays small however many users there are.
+  std::size_t active_strands() const;
+
+  // Stop taking new work (handlers of later calls get errc::draining) and
+  // block until everything already taken has committed and been answered.
+  void drain();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rollup

@@ -1,0 +1,88 @@
+#pragma once
+// The RocksDB TransactionDB behind rollupd (SPEC §7, §8). Nothing outside
+// storage/ sees a RocksDB type: column families, key encoding and
+// transactions are wrapped here.
+//
+// Column families:
+//   groups           correlation ID -> open group
+//   deadlines        reserved for the completion-timeout index (issue 3)
+//   dedupe           correlation ID \0 key -> expiry of the idempotency record
+//   dedupe_expiry    be64(expiry ns) correlation ID \0 key -> "" (pruning index)
+//   outbox           digest Id -> "" (to be delivered)
+//   digests          digest Id -> digest (Ids are time-ordered)
+//   digests_by_email correlation ID \0 digest Id -> ""
+//   meta             small facts about the database itself (format version)
+//
+// Thread-safety: database is safe to use from many threads; a transaction
+// belongs to one thread at a time.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rollupd/core/error.hpp"
+#include "rollupd/core/strategy.hpp"
+#include "rollupd/core/time.hpp"
+
+namespace rollup::storage {
+
+struct database_options {
+  std::string path;                          // the data directory; created if missing
+  bool sync = true;                          // true: fsync the WAL before a commit returns; false: write to the OS only
+  std::chrono::milliseconds lock_timeout{2000};  // how long a transaction waits for a row lock
+};
+
+// One load–strategy–save cycle. Every change goes into one RocksDB
+// transaction and becomes visible only at commit(); a transaction destroyed
+// without commit() leaves nothing behind. Errors: storage_unavailable.
+class transaction {
+ public:
+  virtual ~transaction() = default;
+
+  // Reads the open group and locks it until commit or rollback.
+  virtual result<std::optional<group>> load_group(const std::string& correlation_id) = 0;
+  virtual result<ok_t> save_group(const group& g) = 0;
+  virtual result<ok_t> delete_group(const std::string& correlation_id) = 0;
+
+  // True when `key` was remembered for this user and has not expired at `now`.
+  virtual result<bool> seen(const std::string& correlation_id, const std::string& key, timestamp now) = 0;
+  virtual result<ok_t> remember(const std::string& correlation_id, const std::string& key, timestamp expires_at) = 0;
+
+  // Stores the digest and queues it in the outbox.
+  virtual result<ok_t> put_digest(const digest& d) = 0;
+
+  virtual result<ok_t> commit() = 0;
+};
+
+class database {
+ public:
+  // Opens (or creates) the database. Throws std::runtime_error with the
+  // reason when it cannot: this happens only at start-up.
+  static std::unique_ptr<database> open(const database_options& options);
+  virtual ~database() = default;
+
+  virtual std::unique_ptr<transaction> begin() = 0;
+
+  virtual result<std::optional<group>> read_group(const std::string& correlation_id) = 0;
+  // Open groups with correlation ID strictly greater than `after`, in order.
+  virtual result<std::vector<group>> list_groups(const std::string& after, std::size_t limit) = 0;
+
+  virtual result<std::optional<digest>> read_digest(const std::string& id) = 0;
+  // Digests newest first, optionally of one correlation ID, strictly older
+  // than the digest Id `after` (empty: from the newest).
+  virtual result<std::vector<digest>> list_digests(const std::optional<std::string>& correlation_id,
+                                                   const std::string& after, std::size_t limit) = 0;
+  virtual result<std::size_t> count_outbox() = 0;
+
+  // Deletes up to `max` idempotency records that expired at or before `now`;
+  // returns how many.
+  virtual result<std::size_t> prune_dedupe(timestamp now, std::size_t max) = 0;
+
+  // A small durable write to the metadata family: is storage writable?
+  virtual result<ok_t> probe_write() = 0;
+};
+
+}  // namespace rollup::storage

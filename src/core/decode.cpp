@@ -1,0 +1,237 @@
+#include "rollupd/core/decode.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace rollup {
+namespace {
+
+using nlohmann::json;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+    else return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::array<std::uint32_t, 4> min_cp{0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The canonical spelling of each key SPEC §1 knows, by its lower-case form.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5> known_keys{{
+    {"email", "Email"},
+    {"notification", "Notification"},
+    {"timestamp", "Timestamp"},
+    {"priority", "Priority"},
+    {"id", "Id"},
+}};
+
+}  // namespace
+
+std::optional<priority> parse_priority(std::string_view text) {
+  const auto t = lower(text);
+  if (t == "low" || t == "0") return priority::low;
+  if (t == "medium" || t == "1") return priority::medium;
+  if (t == "high" || t == "2") return priority::high;
+  return std::nullopt;
+}
+
+const char* priority_name(priority p) {
+  switch (p) {
+    case priority::low: return "LOW";
+    case priority::medium: return "MEDIUM";
+    case priority::high: return "HIGH";
+  }
+  return "LOW";
+}
+
+result<std::string> correlation_id_of(std::string_view raw) {
+  const auto email = trim(raw);
+  if (email.size() < 3 || email.size() > 254)
+    return error{errc::validation_failed, "must be 3 to 254 bytes long after trimming", {}};
+  for (unsigned char c : email) {
+    if (c <= 0x20 || c == 0x7F)
+      return error{errc::validation_failed, "must not contain whitespace or control characters", {}};
+  }
+  const auto at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos)
+    return error{errc::validation_failed, "must contain exactly one '@'", {}};
+  if (at == 0) return error{errc::validation_failed, "must have a non-empty local part before '@'", {}};
+  if (at + 1 == email.size()) return error{errc::validation_failed, "must have a non-empty domain after '@'", {}};
+  if (!valid_utf8(email)) return error{errc::validation_failed, "must be valid UTF-8", {}};
+  return lower(email);
+}
+
+result<notification> decode_notification(const json& value, timestamp received_at) {
+  std::vector<field_error> errors;
+  const auto fail = [&](std::string_view field, std::string rule) {
+    errors.push_back(field_error{-1, std::string(field), std::move(rule)});
+  };
+  if (!value.is_object()) {
+    fail("", "a notification must be a JSON object");
+    return error{errc::validation_failed, "a notification must be a JSON object", std::move(errors)};
+  }
+
+  notification n;
+  std::array<const json*, known_keys.size()> found{};
+  for (const auto& [key, v] : value.items()) {
+    const auto k = lower(key);
+    const auto it = std::find_if(known_keys.begin(), known_keys.end(), [&](const auto& p) { return p.first == k; });
+    if (it == known_keys.end()) {
+      n.extra[key] = v;
+      continue;
+    }
+    const auto slot = static_cast<std::size_t>(it - known_keys.begin());
+    if (found[slot] != nullptr) {
+      fail(it->second, "given more than once (keys are matched case-insensitively)");
+      continue;
+    }
+    // null stands for "not given", as with the Go encoder of the original service.
+    if (!v.is_null()) found[slot] = &v;
+  }
+
+  // Email
+  if (const json* e = found[0]; e == nullptr) {
+    fail("Email", "is required");
+  } else if (!e->is_string()) {
+    fail("Email", "must be a string");
+  } else {
+    const auto& raw = e->get_ref<const std::string&>();
+    auto cid = correlation_id_of(raw);
+    if (!cid) {
+      fail("Email", cid.err().detail);
+    } else {
+      n.correlation_id = std::move(*cid);
+      n.email = std::string(trim(raw));
+    }
+  }
+  // Notification
+  if (const json* t = found[1]; t == nullptr) {
+    fail("Notification", "is required");
+  } else if (!t->is_string()) {
+    fail("Notification", "must be a string");
+  } else {
+    const auto& text = t->get_ref<const std::string&>();
+    if (text.empty() || text.size() > 16384)
+      fail("Notification", "must be 1 to 16384 bytes long");
+    else if (!valid_utf8(text))
+      fail("Notification", "must be valid UTF-8");
+    else
+      n.text = text;
+  }
+  // Timestamp
+  n.time = received_at;
+  if (const json* ts = found[2]; ts != nullptr) {
+    std::optional<timestamp> parsed;
+    if (ts->is_string()) parsed = parse_rfc3339(ts->get_ref<const std::string&>());
+    if (!parsed)
+      fail("Timestamp", "must be an RFC 3339 date-time string such as 2019-08-10T15:31:47.808596Z");
+    else
+      n.time = *parsed;
+  }
+  // Priority
+  if (const json* p = found[3]; p != nullptr) {
+    std::optional<priority> parsed;
+    if (p->is_number_integer()) {
+      const auto v = p->get<std::int64_t>();
+      if (v >= 0 && v <= 2) parsed = static_cast<priority>(v);
+    } else if (p->is_string()) {
+      parsed = parse_priority(p->get_ref<const std::string&>());
+    }
+    if (!parsed)
+      fail("Priority", "must be 0, 1 or 2, or LOW, MEDIUM or HIGH");
+    else
+      n.prio = *parsed;
+  }
+  // Id
+  if (const json* id = found[4]; id != nullptr) {
+    bool ok = id->is_string();
+    if (ok) {
+      const auto& s = id->get_ref<const std::string&>();
+      ok = !s.empty() && s.size() <= 200 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
+      if (ok) n.id = s;
+    }
+    if (!ok) fail("Id", "must be a string of 1 to 200 printable ASCII characters");
+  }
+
+  if (errors.empty() && value.dump().size() > max_notification_json_bytes)
+    fail("", "a notification, extra keys included, must be at most 65536 bytes as JSON");
+
+  if (!errors.empty()) {
+    std::string detail;
+    for (const auto& e : errors) {
+      if (!detail.empty()) detail += "; ";
+      detail += e.field.empty() ? e.rule : e.field + " " + e.rule;
+    }
+    return error{errc::validation_failed, std::move(detail), std::move(errors)};
+  }
+  return n;
+}
+
+result<std::vector<notification>> decode_body(const json& body, timestamp received_at) {
+  if (body.is_object()) {
+    auto one = decode_notification(body, received_at);
+    if (!one) return one.err();
+    std::vector<notification> out;
+    out.push_back(std::move(*one));
+    return out;
+  }
+  if (!body.is_array())
+    return error{errc::validation_failed, "the body must be a notification object or an array of them",
+                 {field_error{-1, "", "the body must be a JSON object or array"}}};
+  if (body.empty() || body.size() > max_batch_size)
+    return error{errc::validation_failed, "an array must hold 1 to 1000 notifications",
+                 {field_error{-1, "", "an array must hold 1 to 1000 notifications"}}};
+
+  std::vector<notification> out;
+  out.reserve(body.size());
+  std::vector<field_error> errors;
+  std::string detail;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    auto one = decode_notification(body[i], received_at);
+    if (one) {
+      out.push_back(std::move(*one));
+      continue;
+    }
+    for (auto fe : one.err().fields) {
+      fe.index = static_cast<long>(i);
+      errors.push_back(std::move(fe));
+    }
+    if (!detail.empty()) detail += "; ";
+    detail += "[" + std::to_string(i) + "] " + one.err().detail;
+  }
+  if (!errors.empty()) return error{errc::validation_failed, "nothing was stored: " + detail, std::move(errors)};
+  return out;
+}
+
+}  // namespace rollup

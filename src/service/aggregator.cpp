@@ -1,0 +1,360 @@
+#include "rollupd/service/aggregator.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+#include "rollupd/service/id_generator.hpp"
+#include "rollupd/storage/database.hpp"
+
+namespace rollup {
+namespace {
+
+constexpr std::size_t shard_count = 64;
+constexpr std::size_t max_items_per_transaction = 1000;
+constexpr auto prune_interval = std::chrono::seconds{60};
+constexpr std::size_t prune_batch = 10000;
+
+error draining_error() {
+  return error{errc::draining, "rollupd is shutting down and takes no new work; retry shortly", {}};
+}
+
+// One ingest request, possibly split into one part per correlation ID.
+struct ingest_state {
+  std::mutex mutex;
+  std::vector<ingest_result> results;
+  std::optional<error> failure;
+  std::size_t parts_left = 0;
+  aggregator::handler<std::vector<ingest_result>> done;
+};
+
+// Work queued behind one correlation ID's strand.
+struct job {
+  std::shared_ptr<ingest_state> request;  // set for an ingest part
+  std::vector<std::pair<std::size_t, notification>> items;  // (index in request, item)
+  std::optional<std::string> header_key;
+  aggregator::handler<digest> flush_done;  // set for a flush
+};
+
+struct user_queue {
+  std::deque<job> jobs;
+};
+
+}  // namespace
+
+struct aggregator::impl {
+  impl(storage::database& db, const time_source& clock, aggregator_options options)
+      : db_(db), clock_(clock), options_(std::move(options)), pool_(options_.storage_threads),
+        timer_strand_(boost::asio::make_strand(pool_)), prune_timer_(timer_strand_) {}
+
+  // --- bookkeeping of work taken, so drain() can wait for it -------------
+
+  bool take_work() {
+    std::lock_guard lock(drain_mutex_);
+    if (draining_) return false;
+    ++outstanding_;
+    return true;
+  }
+
+  void work_done() {
+    std::lock_guard lock(drain_mutex_);
+    if (--outstanding_ == 0) drain_cv_.notify_all();
+  }
+
+  // Runs `fn` on a storage thread as taken work; answers draining otherwise.
+  template <class T, class Fn>
+  void run_read(handler<T> done, Fn fn) {
+    if (!take_work()) return boost::asio::post(pool_, [done = std::move(done)] { done(draining_error()); });
+    boost::asio::post(pool_, [this, done = std::move(done), fn = std::move(fn)]() mutable {
+      done(fn());
+      work_done();
+    });
+  }
+
+  // --- the per-correlation-ID strand ---------------------------------------
+
+  struct shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<user_queue>> users;  // only users with queued or running work
+  };
+
+  shard& shard_of(const std::string& cid) { return shards_[std::hash<std::string>{}(cid) % shard_count]; }
+
+  // Queues `j` behind the user's strand; starts the strand if it was idle.
+  void enqueue(const std::string& cid, job j) {
+    auto& sh = shard_of(cid);
+    std::shared_ptr<user_queue> start;
+    {
+      std::lock_guard lock(sh.mutex);
+      auto& q = sh.users[cid];
+      if (!q) {
+        q = std::make_shared<user_queue>();
+        start = q;
+      }
+      q->jobs.push_back(std::move(j));
+    }
+    if (start) boost::asio::post(pool_, [this, cid, start] { run_strand(cid, start); });
+  }
+
+  // Applies what is queued for one user in one transaction, then either
+  // retires the strand (nothing left: the entry is erased, so idle users
+  // cost no memory) or goes round again on a fresh task, so one busy user
+  // does not hold a storage thread.
+  void run_strand(const std::string& cid, const std::shared_ptr<user_queue>& q) {
+    auto& sh = shard_of(cid);
+    std::vector<job> batch;
+    {
+      std::lock_guard lock(sh.mutex);
+      std::size_t items = 0;
+      while (!q->jobs.empty() && (batch.empty() || items + q->jobs.front().items.size() <= max_items_per_transaction)) {
+        items += q->jobs.front().items.size();
+        batch.push_back(std::move(q->jobs.front()));
+        q->jobs.pop_front();
+      }
+    }
+    auto answer = apply(cid, batch);
+    bool again = false;
+    {
+      std::lock_guard lock(sh.mutex);
+      if (q->jobs.empty())
+        sh.users.erase(cid);
+      else
+        again = true;
+    }
+    if (again) boost::asio::post(pool_, [this, cid, q] { run_strand(cid, q); });
+    answer();
+  }
+
+  // --- the load–strategy–save cycle ----------------------------------------
+
+  // Runs the batch in one transaction; returns the function that answers
+  // its callers, to be called once the strand has moved on.
+  std::function<void()> apply(const std::string& cid, std::vector<job>& batch) {
+    const auto now = clock_.now();
+    std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
+    std::vector<std::optional<result<digest>>> flush_out(batch.size());
+
+    auto failure = [&]() -> std::optional<error> {
+      auto txn = db_.begin();
+      auto loaded = txn->load_group(cid);
+      if (!loaded) return loaded.err();
+      std::optional<group> state = std::move(*loaded);
+      bool changed = false;
+      const auto pending = [&] { return state ? state->notifications.size() : 0; };
+
+      for (std::size_t j = 0; j < batch.size(); ++j) {
+        auto& jb = batch[j];
+        if (jb.flush_done) {
+          if (!state) {
+            flush_out[j] = result<digest>(errc::not_found, "no open group for " + cid);
+            continue;
+          }
+          auto d = complete(std::move(*state), completion_reason::flush, ids_.next(now), now, false);
+          state.reset();
+          if (auto r = txn->put_digest(d); !r) return r.err();
+          flush_out[j] = result<digest>(std::move(d));
+          changed = true;
+          continue;
+        }
+        for (auto& [index, item] : jb.items) {
+          const auto key = item.id ? item.id : jb.header_key;
+          if (key) {
+            auto seen = txn->seen(cid, *key, now);
+            if (!seen) return seen.err();
+            if (*seen) {
+              ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, std::nullopt});
+              continue;
+            }
+            if (auto r = txn->remember(cid, *key, now + options_.dedupe_window); !r) return r.err();
+          }
+          auto out = strategy(event{std::move(item), now, ids_.next(now)}, std::move(state), options_.rules);
+          state = std::move(out.state);
+          changed = true;
+          if (out.emitted)
+            if (auto r = txn->put_digest(*out.emitted); !r) return r.err();
+          ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(out.emitted)});
+        }
+      }
+      if (changed) {
+        auto r = state ? txn->save_group(*state) : txn->delete_group(cid);
+        if (!r) return r.err();
+      }
+      if (auto r = txn->commit(); !r) return r.err();
+      return std::nullopt;
+    }();
+
+    // Answers go out only after the commit (or the failure).
+    return [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
+            flush_out = std::move(flush_out)]() mutable {
+      for (std::size_t j = 0; j < batch.size(); ++j) {
+        auto& jb = batch[j];
+        if (jb.flush_done) {
+          jb.flush_done(failure ? result<digest>(*failure) : std::move(*flush_out[j]));
+          work_done();
+          continue;
+        }
+        finish_part(*jb.request, failure, std::move(ingest_out[j]));
+      }
+    };
+  }
+
+  void finish_part(ingest_state& st, const std::optional<error>& failure,
+                   std::vector<std::pair<std::size_t, ingest_result>> out) {
+    bool last = false;
+    {
+      std::lock_guard lock(st.mutex);
+      if (failure && !st.failure) st.failure = failure;
+      for (auto& [index, r] : out) st.results[index] = std::move(r);
+      last = --st.parts_left == 0;
+    }
+    if (!last) return;
+    if (st.failure)
+      st.done(*st.failure);
+    else
+      st.done(std::move(st.results));
+    work_done();
+  }
+
+  // --- housekeeping ------------------------------------------------------
+
+  void arm_prune() {
+    prune_timer_.expires_after(prune_interval);
+    prune_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (!take_work()) return;
+      (void)db_.prune_dedupe(clock_.now(), prune_batch);  // a failure is retried next round
+      work_done();
+      arm_prune();
+    });
+  }
+
+  group_summary summarize(const group& g) const {
+    std::optional<timestamp> due;
+    if (options_.completion_timeout.count() > 0) due = g.first_received_at + options_.completion_timeout;
+    return group_summary{g.correlation_id, g.notifications.size(), g.first_received_at, due};
+  }
+
+  storage::database& db_;
+  const time_source& clock_;
+  aggregator_options options_;
+  id_generator ids_;
+  boost::asio::thread_pool pool_;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> timer_strand_;
+  boost::asio::steady_timer prune_timer_;
+  std::array<shard, shard_count> shards_;
+
+  std::mutex drain_mutex_;
+  std::condition_variable drain_cv_;
+  std::size_t outstanding_ = 0;
+  bool draining_ = false;
+};
+
+aggregator::aggregator(storage::database& db, const time_source& clock, aggregator_options options)
+    : impl_(std::make_unique<impl>(db, clock, std::move(options))) {
+  boost::asio::post(impl_->timer_strand_, [this] { impl_->arm_prune(); });
+}
+
+aggregator::~aggregator() {
+  drain();
+  impl_->pool_.join();
+}
+
+void aggregator::ingest(ingest_request request, handler<std::vector<ingest_result>> done) {
+  if (!impl_->take_work())
+    return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
+
+  // Split by correlation ID, keeping each user's items in request order.
+  std::vector<std::pair<std::string, job>> parts;
+  std::unordered_map<std::string, std::size_t> part_of;
+  for (std::size_t i = 0; i < request.items.size(); ++i) {
+    auto& item = request.items[i];
+    auto [it, fresh] = part_of.try_emplace(item.correlation_id, parts.size());
+    if (fresh) parts.emplace_back(item.correlation_id, job{nullptr, {}, request.idempotency_key, {}});
+    parts[it->second].second.items.emplace_back(i, std::move(item));
+  }
+  auto st = std::make_shared<ingest_state>();
+  st->results.resize(request.items.size());
+  st->parts_left = std::max<std::size_t>(parts.size(), 1);
+  st->done = std::move(done);
+  if (parts.empty())  // nothing to apply: answer an empty list
+    return boost::asio::post(impl_->pool_, [this, st] { impl_->finish_part(*st, std::nullopt, {}); });
+  for (auto& [cid, j] : parts) {
+    j.request = st;
+    impl_->enqueue(cid, std::move(j));
+  }
+}
+
+void aggregator::flush(std::string correlation_id, handler<digest> done) {
+  if (!impl_->take_work())
+    return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
+  impl_->enqueue(correlation_id, job{nullptr, {}, std::nullopt, std::move(done)});
+}
+
+void aggregator::get_group(std::string cid, handler<group_view> done) {
+  impl_->run_read(std::move(done), [this, cid = std::move(cid)]() -> result<group_view> {
+    auto g = impl_->db_.read_group(cid);
+    if (!g) return g.err();
+    if (!*g) return result<group_view>(errc::not_found, "no open group for " + cid);
+    return group_view{impl_->summarize(**g), std::move((*g)->notifications)};
+  });
+}
+
+void aggregator::list_groups(std::string after, std::size_t limit, handler<std::vector<group_summary>> done) {
+  impl_->run_read(std::move(done), [this, after = std::move(after), limit]() -> result<std::vector<group_summary>> {
+    auto groups = impl_->db_.list_groups(after, limit);
+    if (!groups) return groups.err();
+    std::vector<group_summary> out;
+    out.reserve(groups->size());
+    for (const auto& g : *groups) out.push_back(impl_->summarize(g));
+    return out;
+  });
+}
+
+void aggregator::get_digest(std::string id, handler<digest> done) {
+  impl_->run_read(std::move(done), [this, id = std::move(id)]() -> result<digest> {
+    auto d = impl_->db_.read_digest(id);
+    if (!d) return d.err();
+    if (!*d) return result<digest>(errc::not_found, "no digest with Id " + id);
+    return std::move(**d);
+  });
+}
+
+void aggregator::list_digests(std::optional<std::string> email, std::string after, std::size_t limit,
+                              handler<std::vector<digest>> done) {
+  impl_->run_read(std::move(done), [this, email = std::move(email), after = std::move(after), limit] {
+    return impl_->db_.list_digests(email, after, limit);
+  });
+}
+
+void aggregator::check_ready(handler<ok_t> done) {
+  impl_->run_read(std::move(done), [this] { return impl_->db_.probe_write(); });
+}
+
+std::size_t aggregator::active_strands() const {
+  std::size_t n = 0;
+  for (auto& sh : impl_->shards_) {
+    std::lock_guard lock(sh.mutex);
+    n += sh.users.size();
+  }
+  return n;
+}
+
+void aggregator::drain() {
+  {
+    std::lock_guard lock(impl_->drain_mutex_);
+    impl_->draining_ = true;
+  }
+  boost::asio::post(impl_->timer_strand_, [this] { impl_->prune_timer_.cancel(); });
+  std::unique_lock lock(impl_->drain_mutex_);
+  impl_->drain_cv_.wait(lock, [this] { return impl_->outstanding_ == 0; });
+}
+
+}  // namespace rollup

@@ -1,0 +1,32 @@
+#include "rollupd/service/id_generator.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace rollup {
+
+id_generator::id_generator() : random_(std::random_device{}()) {}
+
+std::string id_generator::next(timestamp now) {
+  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  std::uint64_t stamp = 0;
+  std::uint64_t noise = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (ms > last_ms_) {
+      last_ms_ = ms;
+      seq_ = 0;
+    } else if (++seq_ > 0xFFFF) {  // more than 65536 Ids in one millisecond, or the clock went back
+      ++last_ms_;
+      seq_ = 0;
+    }
+    stamp = (last_ms_ << 16) | seq_;
+    noise = random_();
+  }
+  std::array<char, 33> buf{};
+  std::snprintf(buf.data(), buf.size(), "%016llx%016llx", static_cast<unsigned long long>(stamp),
+                static_cast<unsigned long long>(noise));
+  return std::string(buf.data(), 32);
+}
+
+}  // namespace rollup

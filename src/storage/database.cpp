@@ -1,0 +1,316 @@
+#include "rollupd/storage/database.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/transaction_db.h>
+
+#include <array>
+#include <filesystem>
+#include <stdexcept>
+
+#include "rollupd/core/codec.hpp"
+
+namespace rollup::storage {
+namespace {
+
+// Column family order is fixed: the index is the family's handle slot.
+enum cf : std::size_t { groups, deadlines, dedupe, dedupe_expiry, outbox, digests, digests_by_email, meta, cf_count };
+constexpr std::array<const char*, cf_count> cf_names{
+    "groups", "deadlines", "dedupe", "dedupe_expiry", "outbox", "digests", "digests_by_email", "meta"};
+
+constexpr const char* format_key = "format_version";
+
+error storage_error(const rocksdb::Status& s, const char* what) {
+  return error{errc::storage_unavailable, std::string("storage could not ") + what + ": " + s.ToString(), {}};
+}
+
+std::string be64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::uint64_t read_be64(std::string_view s) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string pair_key(const std::string& a, const std::string& b) {
+  std::string k;
+  k.reserve(a.size() + 1 + b.size());
+  k += a;
+  k += '\0';
+  k += b;
+  return k;
+}
+
+// Times before 1970 never occur here; clamp so the big-endian order holds.
+std::uint64_t ordered(timestamp t) { return static_cast<std::uint64_t>(std::max<std::int64_t>(0, to_nanos(t))); }
+
+std::string encode_expiry(timestamp t) {
+  return nlohmann::json{{"v", storage_format_version}, {"exp", to_nanos(t)}}.dump();
+}
+
+std::optional<timestamp> decode_expiry(std::string_view bytes) {
+  const auto j = nlohmann::json::parse(bytes, nullptr, false);
+  if (!j.is_object() || j.value("v", 0) != storage_format_version) return std::nullopt;
+  const auto it = j.find("exp");
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return from_nanos(it->get<std::int64_t>());
+}
+
+class rocksdb_transaction final : public transaction {
+ public:
+  rocksdb_transaction(std::unique_ptr<rocksdb::Transaction> txn,
+                      const std::array<rocksdb::ColumnFamilyHandle*, cf_count>& cfs)
+      : txn_(std::move(txn)), cfs_(cfs) {}
+
+  ~rocksdb_transaction() override {
+    if (!done_) txn_->Rollback().PermitUncheckedError();
+  }
+
+  result<std::optional<group>> load_group(const std::string& cid) override {
+    std::string value;
+    const auto s = txn_->GetForUpdate(read_options_, cfs_[groups], cid, &value);
+    if (s.IsNotFound()) return std::optional<group>{};
+    if (!s.ok()) return storage_error(s, "read an open group");
+    auto g = decode_group(value);
+    if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
+    return std::optional<group>{std::move(*g)};
+  }
+
+  result<ok_t> save_group(const group& g) override {
+    return check(txn_->Put(cfs_[groups], g.correlation_id, encode_group(g)), "write an open group");
+  }
+
+  result<ok_t> delete_group(const std::string& cid) override {
+    return check(txn_->Delete(cfs_[groups], cid), "delete an open group");
+  }
+
+  result<bool> seen(const std::string& cid, const std::string& key, timestamp now) override {
+    std::string value;
+    const auto s = txn_->GetForUpdate(read_options_, cfs_[dedupe], pair_key(cid, key), &value);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return storage_error(s, "read an idempotency record");
+    const auto exp = decode_expiry(value);
+    return exp.has_value() && *exp > now;
+  }
+
+  result<ok_t> remember(const std::string& cid, const std::string& key, timestamp expires_at) override {
+    const auto k = pair_key(cid, key);
+    if (auto r = check(txn_->Put(cfs_[dedupe], k, encode_expiry(expires_at)), "write an idempotency record"); !r)
+      return r;
+    return check(txn_->Put(cfs_[dedupe_expiry], be64(ordered(expires_at)) + k, ""), "index an idempotency record");
+  }
+
+  result<ok_t> put_digest(const digest& d) override {
+    if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
+    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r)
+      return r;
+    return check(txn_->Put(cfs_[outbox], d.id, ""), "queue a digest for delivery");
+  }
+
+  result<ok_t> commit() override {
+    done_ = true;
+    return check(txn_->Commit(), "commit");
+  }
+
+ private:
+  static result<ok_t> check(const rocksdb::Status& s, const char* what) {
+    if (s.ok()) return ok_t{};
+    return storage_error(s, what);
+  }
+
+  std::unique_ptr<rocksdb::Transaction> txn_;
+  const std::array<rocksdb::ColumnFamilyHandle*, cf_count>& cfs_;
+  rocksdb::ReadOptions read_options_;
+  bool done_ = false;
+};
+
+class rocksdb_database final : public database {
+ public:
+  explicit rocksdb_database(const database_options& o) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.path, ec);
+    if (ec) throw std::runtime_error("cannot create data directory " + o.path + ": " + ec.message());
+
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.IncreaseParallelism(2);
+    options.max_open_files = 512;
+    options.keep_log_file_num = 5;
+    rocksdb::TransactionDBOptions txn_options;
+    txn_options.transaction_lock_timeout = o.lock_timeout.count();
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options));
+    for (const char* name : cf_names) families.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::TransactionDB* raw = nullptr;
+    const auto s = rocksdb::TransactionDB::Open(options, txn_options, o.path, families, &handles, &raw);
+    if (!s.ok()) throw std::runtime_error("cannot open the database in " + o.path + ": " + s.ToString());
+    db_.reset(raw);
+    default_cf_ = handles[0];
+    for (std::size_t i = 0; i < cf_count; ++i) cfs_[i] = handles[i + 1];
+
+    write_options_.sync = o.sync;
+    check_format_version();
+  }
+
+  ~rocksdb_database() override {
+    // Handles are released before the database closes.
+    for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->DestroyColumnFamilyHandle(default_cf_).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  std::unique_ptr<transaction> begin() override {
+    return std::make_unique<rocksdb_transaction>(
+        std::unique_ptr<rocksdb::Transaction>(db_->BeginTransaction(write_options_)), cfs_);
+  }
+
+  result<std::optional<group>> read_group(const std::string& cid) override {
+    std::string value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cfs_[groups], cid, &value);
+    if (s.IsNotFound()) return std::optional<group>{};
+    if (!s.ok()) return storage_error(s, "read an open group");
+    auto g = decode_group(value);
+    if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
+    return std::optional<group>{std::move(*g)};
+  }
+
+  result<std::vector<group>> list_groups(const std::string& after, std::size_t limit) override {
+    std::vector<group> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[groups]));
+    for (it->Seek(after); it->Valid() && out.size() < limit; it->Next()) {
+      if (it->key().ToStringView() == after) continue;
+      auto g = decode_group(it->value().ToStringView());
+      if (!g) return error{errc::storage_unavailable, "an open group is unreadable: " + it->key().ToString(), {}};
+      out.push_back(std::move(*g));
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "list open groups");
+    return out;
+  }
+
+  result<std::optional<digest>> read_digest(const std::string& id) override {
+    std::string value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cfs_[digests], id, &value);
+    if (s.IsNotFound()) return std::optional<digest>{};
+    if (!s.ok()) return storage_error(s, "read a digest");
+    auto d = decode_digest(value);
+    if (!d) return error{errc::storage_unavailable, "the stored digest " + id + " is unreadable", {}};
+    return std::optional<digest>{std::move(*d)};
+  }
+
+  result<std::vector<digest>> list_digests(const std::optional<std::string>& cid, const std::string& after,
+                                           std::size_t limit) override {
+    std::vector<std::string> ids;
+    const auto family = cid ? cfs_[digests_by_email] : cfs_[digests];
+    const std::string prefix = cid ? *cid + '\0' : std::string();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+    // Newest first: walk backwards from just below `after` (or the end).
+    if (!after.empty())
+      it->SeekForPrev(prefix + after);
+    else if (cid)
+      it->SeekForPrev(*cid + '\x01');
+    else
+      it->SeekToLast();
+    for (; it->Valid() && ids.size() < limit; it->Prev()) {
+      const auto key = it->key().ToStringView();
+      if (key.substr(0, prefix.size()) != prefix) break;
+      const auto id = key.substr(prefix.size());
+      if (id == after) continue;
+      ids.emplace_back(id);
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "list digests");
+
+    std::vector<digest> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      auto d = read_digest(id);
+      if (!d) return d.err();
+      if (*d) out.push_back(std::move(**d));
+    }
+    return out;
+  }
+
+  result<std::size_t> count_outbox() override {
+    std::size_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[outbox]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    if (!it->status().ok()) return storage_error(it->status(), "count the outbox");
+    return n;
+  }
+
+  result<std::size_t> prune_dedupe(timestamp now, std::size_t max) override {
+    std::size_t pruned = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[dedupe_expiry]));
+    const auto limit = ordered(now);
+    for (it->SeekToFirst(); it->Valid() && pruned < max; it->Next()) {
+      const auto key = it->key().ToString();
+      const auto exp = read_be64(key);
+      if (exp > limit) break;
+      const auto record = key.substr(8);
+      // The record may have been remembered again later with a new expiry:
+      // delete it only if it still carries this one.
+      std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
+      std::string value;
+      auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[dedupe], record, &value);
+      if (s.ok()) {
+        const auto stored = decode_expiry(value);
+        if (!stored || ordered(*stored) == exp) s = txn->Delete(cfs_[dedupe], record);
+      } else if (s.IsNotFound()) {
+        s = rocksdb::Status::OK();
+      }
+      if (s.ok()) s = txn->Delete(cfs_[dedupe_expiry], key);
+      if (s.ok()) s = txn->Commit();
+      if (!s.ok()) {
+        txn->Rollback().PermitUncheckedError();
+        return storage_error(s, "prune idempotency records");
+      }
+      ++pruned;
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "prune idempotency records");
+    return pruned;
+  }
+
+  result<ok_t> probe_write() override {
+    const auto s = db_->Put(write_options_, cfs_[meta], "probe", "1");
+    if (!s.ok()) return storage_error(s, "write");
+    return ok_t{};
+  }
+
+ private:
+  void check_format_version() {
+    std::string value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cfs_[meta], format_key, &value);
+    const auto mine = std::to_string(storage_format_version);
+    if (s.IsNotFound()) {
+      const auto w = db_->Put(write_options_, cfs_[meta], format_key, mine);
+      if (!w.ok()) throw std::runtime_error("cannot write to the database: " + w.ToString());
+    } else if (!s.ok()) {
+      throw std::runtime_error("cannot read the database: " + s.ToString());
+    } else if (value != mine) {
+      throw std::runtime_error("the database has format version " + value + "; this release reads version " + mine);
+    }
+  }
+
+  std::unique_ptr<rocksdb::TransactionDB> db_;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  std::array<rocksdb::ColumnFamilyHandle*, cf_count> cfs_{};
+  rocksdb::WriteOptions write_options_;
+};
+
+}  // namespace
+
+std::unique_ptr<database> database::open(const database_options& options) {
+  return std::make_unique<rocksdb_database>(options);
+}
+
+}  // namespace rollup::storage

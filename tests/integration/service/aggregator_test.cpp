@@ -1,0 +1,258 @@
+// The load–strategy–save cycle against a real RocksDB, with a fake clock.
+#include "rollupd/service/aggregator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "rollupd/storage/database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+
+namespace rollup {
+namespace {
+
+using namespace std::chrono_literals;
+
+notification make(const std::string& email, const std::string& text, priority p = priority::low,
+                  std::optional<std::string> id = std::nullopt) {
+  notification n;
+  n.email = email;
+  n.correlation_id = email;
+  n.text = text;
+  n.time = *parse_rfc3339("2019-08-10T15:31:47.808596Z");
+  n.prio = p;
+  n.id = std::move(id);
+  return n;
+}
+
+// Calls an asynchronous aggregator method and waits for its answer.
+template <class T, class Call>
+result<T> wait(Call call) {
+  std::promise<result<T>> p;
+  auto f = p.get_future();
+  call([&p](result<T> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+class aggregator_test : public ::testing::Test {
+ protected:
+  void SetUp() override { start(); }
+
+  void start(aggregator_options opts = {}) {
+    agg_.reset();
+    db_.reset();
+    db_ = storage::database::open({dir_.str(), false, 2000ms});
+    agg_ = std::make_unique<aggregator>(*db_, clock_, opts);
+  }
+
+  result<std::vector<ingest_result>> ingest(std::vector<notification> items,
+                                            std::optional<std::string> key = std::nullopt) {
+    return wait<std::vector<ingest_result>>(
+        [&](auto done) { agg_->ingest(ingest_request{std::move(items), std::move(key)}, std::move(done)); });
+  }
+  ingest_result one(notification n, std::optional<std::string> key = std::nullopt) {
+    auto r = ingest({std::move(n)}, std::move(key));
+    EXPECT_TRUE(r);
+    return r ? (*r)[0] : ingest_result{};
+  }
+
+  testing::temp_dir dir_;
+  testing::fake_clock clock_;
+  std::unique_ptr<storage::database> db_;
+  std::unique_ptr<aggregator> agg_;
+};
+
+TEST_F(aggregator_test, ThreeLowNotificationsGiveOneDigestOfThree) {
+  EXPECT_EQ(one(make("a@x.io", "1")).pending, 1U);
+  EXPECT_EQ(one(make("a@x.io", "2")).pending, 2U);
+  auto third = one(make("a@x.io", "3"));
+  EXPECT_EQ(third.pending, 0U);
+  ASSERT_TRUE(third.emitted);
+  EXPECT_EQ(third.emitted->reason, completion_reason::count);
+  ASSERT_EQ(third.emitted->notifications.size(), 3U);
+  EXPECT_EQ(third.emitted->notifications[2].text, "3");
+
+  // The digest committed with the cycle; the group is gone.
+  auto stored = wait<digest>([&](auto done) { agg_->get_digest(third.emitted->id, std::move(done)); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->notifications.size(), 3U);
+  auto g = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.err().code, errc::not_found);
+  EXPECT_EQ(*db_->count_outbox(), 1U);
+}
+
+TEST_F(aggregator_test, HighPriorityCompletesTheGroup) {
+  one(make("a@x.io", "low"));
+  auto high = one(make("a@x.io", "high", priority::high));
+  ASSERT_TRUE(high.emitted);
+  EXPECT_EQ(high.emitted->reason, completion_reason::priority);
+  EXPECT_EQ(high.emitted->notifications.size(), 2U);
+}
+
+TEST_F(aggregator_test, ArraySpanningUsersAnswersInOrder) {
+  auto r = ingest({make("a@x.io", "a1"), make("b@x.io", "b1"), make("a@x.io", "a2"), make("a@x.io", "a3")});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 4U);
+  EXPECT_EQ((*r)[0].email, "a@x.io");
+  EXPECT_EQ((*r)[0].pending, 1U);
+  EXPECT_EQ((*r)[1].email, "b@x.io");
+  EXPECT_EQ((*r)[1].pending, 1U);
+  EXPECT_EQ((*r)[2].pending, 2U);
+  ASSERT_TRUE((*r)[3].emitted);
+  EXPECT_EQ((*r)[3].emitted->notifications[0].text, "a1");
+}
+
+TEST_F(aggregator_test, DuplicateIdChangesNothing) {
+  EXPECT_FALSE(one(make("a@x.io", "1", priority::low, "id-1")).duplicate);
+  auto again = one(make("a@x.io", "1", priority::low, "id-1"));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.pending, 1U);
+  // Another user may use the same Id.
+  EXPECT_FALSE(one(make("b@x.io", "1", priority::low, "id-1")).duplicate);
+  // A duplicate inside one array is caught too.
+  auto r = ingest({make("c@x.io", "x", priority::low, "k"), make("c@x.io", "x", priority::low, "k")});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE((*r)[0].duplicate);
+  EXPECT_TRUE((*r)[1].duplicate);
+  EXPECT_EQ((*r)[1].pending, 1U);
+}
+
+TEST_F(aggregator_test, IdempotencyHeaderKeyAndWindow) {
+  start(aggregator_options{policy{}, 10min, 1h, 4});
+  EXPECT_FALSE(one(make("a@x.io", "1"), "hdr").duplicate);
+  EXPECT_TRUE(one(make("a@x.io", "1"), "hdr").duplicate);
+  clock_.advance(2h);  // past the dedupe window
+  auto later = one(make("a@x.io", "1"), "hdr");
+  EXPECT_FALSE(later.duplicate);
+  EXPECT_EQ(later.pending, 2U);
+}
+
+TEST_F(aggregator_test, DuplicateSurvivesRestart) {
+  one(make("a@x.io", "1", priority::low, "id-1"));
+  start();
+  EXPECT_TRUE(one(make("a@x.io", "1", priority::low, "id-1")).duplicate);
+}
+
+TEST_F(aggregator_test, FlushCompletesOrAnswersNotFound) {
+  auto none = wait<digest>([&](auto done) { agg_->flush("a@x.io", std::move(done)); });
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.err().code, errc::not_found);
+
+  one(make("a@x.io", "1"));
+  auto d = wait<digest>([&](auto done) { agg_->flush("a@x.io", std::move(done)); });
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, completion_reason::flush);
+  EXPECT_EQ(d->notifications.size(), 1U);
+  EXPECT_EQ(one(make("a@x.io", "2")).pending, 1U);  // a new group
+}
+
+TEST_F(aggregator_test, GroupViewShowsDueTime) {
+  one(make("a@x.io", "1"));
+  auto g = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->summary.count, 1U);
+  ASSERT_TRUE(g->summary.due_at);
+  EXPECT_EQ(*g->summary.due_at, clock_.now() + 10min);
+
+  start(aggregator_options{policy{}, 0ns, 24h, 4});
+  auto never = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
+  ASSERT_TRUE(never);
+  EXPECT_FALSE(never->summary.due_at);
+}
+
+TEST_F(aggregator_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) {
+  constexpr int threads = 8, per_thread = 25;  // 200 notifications
+  std::vector<std::thread> workers;
+  std::mutex m;
+  std::vector<ingest_result> results;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto r = ingest({make("hot@x.io", "n-" + std::to_string(t * per_thread + i))});
+        ASSERT_TRUE(r);
+        std::lock_guard lock(m);
+        results.push_back((*r)[0]);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+
+  std::multiset<std::string> seen;
+  std::size_t digests = 0;
+  for (const auto& r : results) {
+    if (!r.emitted) continue;
+    ++digests;
+    EXPECT_EQ(r.emitted->notifications.size(), 3U);
+    for (const auto& n : r.emitted->notifications) seen.insert(n.text);
+  }
+  EXPECT_EQ(digests, 66U);
+  auto open = wait<group_view>([&](auto done) { agg_->get_group("hot@x.io", std::move(done)); });
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->notifications.size(), 2U);
+  for (const auto& n : open->notifications) seen.insert(n.text);
+  ASSERT_EQ(seen.size(), 200U);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(seen.count("n-" + std::to_string(i)), 1U) << i;
+}
+
+TEST_F(aggregator_test, OneUsersOrderIsArrivalOrder) {
+  // Queue many notifications without waiting; each group must hold them in
+  // the order ingest() was called.
+  std::vector<std::future<result<std::vector<ingest_result>>>> answers;
+  std::vector<std::shared_ptr<std::promise<result<std::vector<ingest_result>>>>> promises;
+  for (int i = 0; i < 60; ++i) {
+    auto p = std::make_shared<std::promise<result<std::vector<ingest_result>>>>();
+    answers.push_back(p->get_future());
+    agg_->ingest(ingest_request{{make("o@x.io", std::to_string(i))}, std::nullopt},
+                 [p](auto r) { p->set_value(std::move(r)); });
+  }
+  int expected = 0;
+  for (auto& f : answers) {
+    auto r = f.get();
+    ASSERT_TRUE(r);
+    if (!(*r)[0].emitted) continue;
+    for (const auto& n : (*r)[0].emitted->notifications) EXPECT_EQ(n.text, std::to_string(expected++));
+  }
+  EXPECT_EQ(expected, 60);
+}
+
+TEST_F(aggregator_test, IdleUsersHoldNoStrand) {
+  for (int i = 0; i < 500; ++i) one(make("u" + std::to_string(i) + "@x.io", "1"));
+  EXPECT_EQ(agg_->active_strands(), 0U);
+}
+
+TEST_F(aggregator_test, ListsGroupsAndDigests) {
+  one(make("b@x.io", "1"));
+  one(make("a@x.io", "1"));
+  one(make("c@x.io", "1", priority::high));
+  auto groups = wait<std::vector<group_summary>>([&](auto done) { agg_->list_groups("", 10, std::move(done)); });
+  ASSERT_TRUE(groups);
+  ASSERT_EQ(groups->size(), 2U);
+  EXPECT_EQ((*groups)[0].email, "a@x.io");
+  auto digests = wait<std::vector<digest>>(
+      [&](auto done) { agg_->list_digests(std::string("c@x.io"), "", 10, std::move(done)); });
+  ASSERT_TRUE(digests);
+  ASSERT_EQ(digests->size(), 1U);
+  EXPECT_EQ((*digests)[0].reason, completion_reason::priority);
+}
+
+TEST_F(aggregator_test, DrainRefusesNewWork) {
+  one(make("a@x.io", "1"));
+  agg_->drain();
+  auto r = ingest({make("a@x.io", "2")});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::draining);
+  auto ready = wait<ok_t>([&](auto done) { agg_->check_ready(std::move(done)); });
+  EXPECT_FALSE(ready);
+}
+
+TEST_F(aggregator_test, ReadyWhenStorageIsWritable) {
+  auto ready = wait<ok_t>([&](auto done) { agg_->check_ready(std::move(done)); });
+  EXPECT_TRUE(ready);
+}
+
+}  // namespace
+}  // namespace rollup

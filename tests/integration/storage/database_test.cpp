@@ -1,0 +1,222 @@
+// The storage room against a real RocksDB in a fresh temp dir.
+#include "rollupd/storage/database.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+
+namespace rollup::storage {
+namespace {
+
+notification make(const std::string& email, const std::string& text) {
+  notification n;
+  n.email = email;
+  n.correlation_id = email;
+  n.text = text;
+  n.time = *parse_rfc3339("2019-08-10T15:31:47.808596Z");
+  n.extra = {{"Source", "test"}};
+  return n;
+}
+
+group make_group(const std::string& email, std::size_t n) {
+  group g{email, *parse_rfc3339("2026-01-01T00:00:00Z"), {}};
+  for (std::size_t i = 0; i < n; ++i) g.notifications.push_back(make(email, "n" + std::to_string(i)));
+  return g;
+}
+
+digest make_digest(const std::string& id, const std::string& email) {
+  auto g = make_group(email, 3);
+  return complete(std::move(g), completion_reason::count, id, *parse_rfc3339("2026-01-01T00:01:00Z"), false);
+}
+
+class database_test : public ::testing::Test {
+ protected:
+  std::unique_ptr<database> open() { return database::open({dir_.str(), true, std::chrono::milliseconds{200}}); }
+  testing::temp_dir dir_;
+};
+
+TEST_F(database_test, GroupRoundTripsThroughATransaction) {
+  auto db = open();
+  auto txn = db->begin();
+  auto loaded = txn->load_group("a@example.com");
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(loaded->has_value());
+  ASSERT_TRUE(txn->save_group(make_group("a@example.com", 2)));
+  ASSERT_TRUE(txn->commit());
+
+  auto g = db->read_group("a@example.com");
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(g->has_value());
+  EXPECT_EQ((*g)->notifications.size(), 2U);
+  EXPECT_EQ((*g)->notifications[1].text, "n1");
+  EXPECT_EQ((*g)->notifications[0].extra["Source"], "test");
+}
+
+TEST_F(database_test, ReopenedDatabaseStillHasOpenGroupsAndDigests) {
+  {
+    auto db = open();
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->save_group(make_group("a@example.com", 2)));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "b@example.com")));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto db = open();
+  auto g = db->read_group("a@example.com");
+  ASSERT_TRUE(g && g->has_value());
+  EXPECT_EQ((*g)->notifications.size(), 2U);
+  auto d = db->read_digest("00000000000000010000000000000001");
+  ASSERT_TRUE(d && d->has_value());
+  EXPECT_EQ((*d)->email, "b@example.com");
+  EXPECT_EQ((*d)->notifications.size(), 3U);
+  auto outbox = db->count_outbox();
+  ASSERT_TRUE(outbox);
+  EXPECT_EQ(*outbox, 1U);
+}
+
+TEST_F(database_test, UncommittedTransactionLeavesNothingBehind) {
+  auto db = open();
+  {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->save_group(make_group("a@example.com", 1)));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "a@example.com")));
+    ASSERT_TRUE(txn->remember("a@example.com", "key-1", *parse_rfc3339("2030-01-01T00:00:00Z")));
+  }  // destroyed without commit
+  EXPECT_FALSE(db->read_group("a@example.com")->has_value());
+  EXPECT_FALSE(db->read_digest("00000000000000010000000000000001")->has_value());
+  EXPECT_EQ(*db->count_outbox(), 0U);
+  auto txn = db->begin();
+  EXPECT_FALSE(*txn->seen("a@example.com", "key-1", *parse_rfc3339("2026-01-01T00:00:00Z")));
+}
+
+TEST_F(database_test, FailedCycleLeavesNothingHalfWritten) {
+  auto db = open();
+  auto holder = db->begin();
+  ASSERT_TRUE(holder->load_group("a@example.com"));  // holds the row lock
+
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000002", "a@example.com")));
+  auto loaded = txn->load_group("a@example.com");  // times out on the lock
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.err().code, errc::storage_unavailable);
+  txn.reset();  // the cycle gives up: rolled back
+  holder.reset();
+
+  EXPECT_FALSE(db->read_digest("00000000000000010000000000000002")->has_value());
+  EXPECT_EQ(*db->count_outbox(), 0U);
+  auto all = db->list_digests(std::nullopt, "", 10);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_F(database_test, DeleteGroupRemovesIt) {
+  auto db = open();
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->save_group(make_group("a@example.com", 1)));
+  ASSERT_TRUE(txn->commit());
+  auto txn2 = db->begin();
+  ASSERT_TRUE(txn2->delete_group("a@example.com"));
+  ASSERT_TRUE(txn2->commit());
+  EXPECT_FALSE(db->read_group("a@example.com")->has_value());
+}
+
+TEST_F(database_test, ListGroupsIsOrderedAndPaginated) {
+  auto db = open();
+  auto txn = db->begin();
+  for (const char* e : {"c@x.io", "a@x.io", "b@x.io", "d@x.io"}) ASSERT_TRUE(txn->save_group(make_group(e, 1)));
+  ASSERT_TRUE(txn->commit());
+
+  auto page1 = db->list_groups("", 3);
+  ASSERT_TRUE(page1);
+  ASSERT_EQ(page1->size(), 3U);
+  EXPECT_EQ((*page1)[0].correlation_id, "a@x.io");
+  EXPECT_EQ((*page1)[2].correlation_id, "c@x.io");
+  auto page2 = db->list_groups("c@x.io", 3);
+  ASSERT_TRUE(page2);
+  ASSERT_EQ(page2->size(), 1U);
+  EXPECT_EQ((*page2)[0].correlation_id, "d@x.io");
+}
+
+TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
+  auto db = open();
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io")));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "b@x.io")));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000030000000000000000", "a@x.io")));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000040000000000000000", "ab@x.io")));
+  ASSERT_TRUE(txn->commit());
+
+  auto all = db->list_digests(std::nullopt, "", 10);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4U);
+  EXPECT_EQ((*all)[0].id, "00000000000000040000000000000000");
+  EXPECT_EQ((*all)[3].id, "00000000000000010000000000000000");
+
+  auto mine = db->list_digests(std::string("a@x.io"), "", 10);
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 2U);  // not ab@x.io's
+  EXPECT_EQ((*mine)[0].id, "00000000000000030000000000000000");
+  EXPECT_EQ((*mine)[1].id, "00000000000000010000000000000000");
+
+  auto page = db->list_digests(std::string("a@x.io"), "00000000000000030000000000000000", 10);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 1U);
+  EXPECT_EQ((*page)[0].id, "00000000000000010000000000000000");
+
+  auto first2 = db->list_digests(std::nullopt, "", 2);
+  ASSERT_EQ(first2->size(), 2U);
+  auto next2 = db->list_digests(std::nullopt, first2->back().id, 2);
+  ASSERT_EQ(next2->size(), 2U);
+  EXPECT_EQ((*next2)[0].id, "00000000000000020000000000000000");
+}
+
+TEST_F(database_test, DedupeRecordsExpireAndArePruned) {
+  auto db = open();
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->remember("a@x.io", "k1", t0 + std::chrono::hours{1}));
+  ASSERT_TRUE(txn->remember("a@x.io", "k2", t0 + std::chrono::hours{3}));
+  ASSERT_TRUE(txn->commit());
+
+  {
+    auto check = db->begin();
+    EXPECT_TRUE(*check->seen("a@x.io", "k1", t0));
+    EXPECT_FALSE(*check->seen("a@x.io", "k1", t0 + std::chrono::hours{2}));  // expired counts as unseen
+    EXPECT_FALSE(*check->seen("b@x.io", "k1", t0));                          // per user
+  }
+  auto pruned = db->prune_dedupe(t0 + std::chrono::hours{2}, 100);
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 1U);
+  auto check = db->begin();
+  EXPECT_FALSE(*check->seen("a@x.io", "k1", t0));  // gone from disk
+  EXPECT_TRUE(*check->seen("a@x.io", "k2", t0));   // not yet due
+}
+
+TEST_F(database_test, PruneKeepsARecordRememberedAgainLater) {
+  auto db = open();
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  for (auto exp : {t0 + std::chrono::hours{1}, t0 + std::chrono::hours{5}}) {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->remember("a@x.io", "k", exp));
+    ASSERT_TRUE(txn->commit());
+  }
+  ASSERT_TRUE(db->prune_dedupe(t0 + std::chrono::hours{2}, 100));
+  auto check = db->begin();
+  EXPECT_TRUE(*check->seen("a@x.io", "k", t0 + std::chrono::hours{3}));
+}
+
+TEST_F(database_test, WalModeOpensAndCommits) {
+  auto db = database::open({dir_.str(), false, std::chrono::milliseconds{200}});
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->save_group(make_group("a@x.io", 1)));
+  ASSERT_TRUE(txn->commit());
+  EXPECT_TRUE(db->probe_write());
+}
+
+TEST_F(database_test, OpenFailsClearlyOnAFile) {
+  const auto file = dir_.path() / "not-a-dir";
+  { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }
+  EXPECT_THROW(database::open({file.string(), true, std::chrono::milliseconds{200}}), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace rollup::storage
