@@ -1,0 +1,43 @@
+#!/bin/sh
+# The README's quick start. On a fresh Debian 12 machine:
+#   cmake/quickstart.sh run   install what is needed, build, start the daemon
+#                             (RocksDB under ./data, 127.0.0.1:8080); extra
+#                             arguments go to rollupd
+#   cmake/quickstart.sh test  install what is needed, build with ASan+UBSan and
+#                             -Werror, run the whole test suite
+# Idempotent: packages already installed are not fetched again, builds are
+# incremental. Works as root, and through sudo otherwise.
+set -eu
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+  run|test) shift ;;
+  *) echo "usage: $0 run [rollupd flags…] | test" >&2; exit 64 ;;
+esac
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+packages=$(grep -v '^[[:space:]]*#' cmake/debian-packages.txt | tr -s '[:space:]' ' ')
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "quickstart: installing$missing" >&2
+  as_root apt-get update -q
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ "$mode" = run ]; then
+  cmake --preset release
+  cmake --build --preset release
+  exec ./build/release/rollupd "$@"
+fi
+
+cmake --preset test
+cmake --build --preset test
+ctest --preset test
