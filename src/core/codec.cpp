@@ -9,28 +9,40 @@ using nlohmann::json;
 
 // Reads back a notification written by to_json(notification). Trusts its
 // input (it came from our own storage) but never crashes on a bad one.
+// A known key of the wrong type, or a missing required one, makes the value
+// unreadable: it is never passed off as an extra key or a default.
 std::optional<notification> notification_from_json(const json& j) {
   if (!j.is_object()) return std::nullopt;
   notification n;
+  bool has_text = false, has_time = false, has_prio = false;
   for (const auto& [key, v] : j.items()) {
-    if (key == "Email" && v.is_string()) {
+    if (key == "Email") {
+      if (!v.is_string()) return std::nullopt;
       n.email = v.get<std::string>();
-    } else if (key == "Notification" && v.is_string()) {
+    } else if (key == "Notification") {
+      if (!v.is_string()) return std::nullopt;
       n.text = v.get<std::string>();
-    } else if (key == "Timestamp" && v.is_string()) {
+      has_text = true;
+    } else if (key == "Timestamp") {
+      if (!v.is_string()) return std::nullopt;
       auto t = parse_rfc3339(v.get_ref<const std::string&>());
       if (!t) return std::nullopt;
       n.time = *t;
-    } else if (key == "Priority" && v.is_number_integer()) {
-      const auto p = v.get<int>();
+      has_time = true;
+    } else if (key == "Priority") {
+      if (!v.is_number_integer()) return std::nullopt;
+      const auto p = v.get<std::int64_t>();
       if (p < 0 || p > 2) return std::nullopt;
       n.prio = static_cast<priority>(p);
-    } else if (key == "Id" && v.is_string()) {
+      has_prio = true;
+    } else if (key == "Id") {
+      if (!v.is_string()) return std::nullopt;
       n.id = v.get<std::string>();
     } else {
       n.extra[key] = v;
     }
   }
+  if (!has_text || !has_time || !has_prio) return std::nullopt;
   auto cid = correlation_id_of(n.email);
   if (!cid) return std::nullopt;
   n.correlation_id = std::move(*cid);
@@ -62,7 +74,14 @@ std::optional<completion_reason> reason_from(std::string_view s) {
   return std::nullopt;
 }
 
+// The value's format version is this release's, as an integer.
 }  // namespace
+
+bool current_version(const json& j) {
+  if (!j.is_object()) return false;
+  const auto v = j.find("v");
+  return v != j.end() && v->is_number_integer() && v->get<std::int64_t>() == storage_format_version;
+}
 
 json to_json(const notification& n) {
   json j = n.extra;
@@ -95,7 +114,7 @@ std::string encode_group(const group& g) {
 
 std::optional<group> decode_group(std::string_view bytes) {
   const auto j = json::parse(bytes, nullptr, false);
-  if (!j.is_object() || j.value("v", 0) != storage_format_version) return std::nullopt;
+  if (!j.is_object() || !current_version(j)) return std::nullopt;
   const auto cid = j.find("cid");
   const auto first = j.find("first");
   const auto ns = j.find("n");
@@ -112,7 +131,7 @@ std::string encode_digest(const digest& d) {
 
 std::optional<digest> decode_digest(std::string_view bytes) {
   const auto j = json::parse(bytes, nullptr, false);
-  if (!j.is_object() || j.value("v", 0) != storage_format_version) return std::nullopt;
+  if (!j.is_object() || !current_version(j)) return std::nullopt;
   const auto dj = j.find("digest");
   if (dj == j.end() || !dj->is_object()) return std::nullopt;
   try {

@@ -103,6 +103,7 @@ result<notification> decode_notification(const json& value, timestamp received_a
 
   notification n;
   std::array<const json*, known_keys.size()> found{};
+  std::array<int, known_keys.size()> seen{};  // spellings met, null ones included
   for (const auto& [key, v] : value.items()) {
     const auto k = lower(key);
     const auto it = std::find_if(known_keys.begin(), known_keys.end(), [&](const auto& p) { return p.first == k; });
@@ -111,8 +112,8 @@ result<notification> decode_notification(const json& value, timestamp received_a
       continue;
     }
     const auto slot = static_cast<std::size_t>(it - known_keys.begin());
-    if (found[slot] != nullptr) {
-      fail(it->second, "given more than once (keys are matched case-insensitively)");
+    if (++seen[slot] > 1) {
+      if (seen[slot] == 2) fail(it->second, "given more than once (keys are matched case-insensitively)");
       continue;
     }
     // null stands for "not given", as with the Go encoder of the original service.
@@ -150,11 +151,14 @@ result<notification> decode_notification(const json& value, timestamp received_a
   }
   // Timestamp
   n.time = received_at;
-  if (const json* ts = found[2]; ts != nullptr) {
+  // Go's zero time is what the original service's producers send for an
+  // unset time.Time: it means "not given".
+  constexpr std::string_view go_zero_time = "0001-01-01T00:00:00Z";
+  if (const json* ts = found[2]; ts != nullptr && !(ts->is_string() && ts->get_ref<const std::string&>() == go_zero_time)) {
     std::optional<timestamp> parsed;
     if (ts->is_string()) parsed = parse_rfc3339(ts->get_ref<const std::string&>());
     if (!parsed)
-      fail("Timestamp", "must be an RFC 3339 date-time string such as 2019-08-10T15:31:47.808596Z");
+      fail("Timestamp", "must be an RFC 3339 date-time between 1678 and 2262, such as 2019-08-10T15:31:47.808596Z");
     else
       n.time = *parsed;
   }
@@ -184,8 +188,16 @@ result<notification> decode_notification(const json& value, timestamp received_a
     if (!ok) fail("Id", "must be a string of 1 to 200 printable ASCII characters");
   }
 
-  if (errors.empty() && value.dump().size() > max_notification_json_bytes)
-    fail("", "a notification, extra keys included, must be at most 65536 bytes as JSON");
+  if (errors.empty()) {
+    std::size_t size = 0;
+    try {
+      size = value.dump().size();
+    } catch (const json::type_error&) {  // a string that is not UTF-8 (only in a value built in-process)
+      fail("", "every string must be valid UTF-8");
+    }
+    if (size > max_notification_json_bytes)
+      fail("", "a notification, extra keys included, must be at most 65536 bytes as JSON");
+  }
 
   if (!errors.empty()) {
     std::string detail;

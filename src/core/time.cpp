@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 namespace rollup {
@@ -18,6 +19,16 @@ bool read_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   }
   out = v;
   return true;
+}
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+// ns = secs * 1e9 + frac (0 <= frac < 1e9), false if that leaves int64.
+bool seconds_to_nanos(std::int64_t secs, std::int64_t frac, std::int64_t& ns) {
+  // For negative secs, go through secs + 1 so the lowest second still fits.
+  if (secs < 0)
+    return !__builtin_mul_overflow(secs + 1, ns_per_s, &ns) && !__builtin_add_overflow(ns, frac - ns_per_s, &ns);
+  return !__builtin_mul_overflow(secs, ns_per_s, &ns) && !__builtin_add_overflow(ns, frac, &ns);
 }
 
 }  // namespace
@@ -62,21 +73,34 @@ std::optional<timestamp> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + nanoseconds{frac_ns};
-  return timestamp{local - offset};
+  // Whole seconds fit an int64 for any 4-digit year; nanoseconds do not
+  // (1677-09-21 .. 2262-04-11), so check the range instead of overflowing.
+  const std::int64_t secs = static_cast<std::int64_t>(sys_days{ymd}.time_since_epoch().count()) * 86'400 +
+                            h * 3'600 + mi * 60 + sec - static_cast<std::int64_t>(offset.count()) * 60;
+  std::int64_t ns = 0;
+  if (!seconds_to_nanos(secs, frac_ns, ns)) return std::nullopt;
+  return from_nanos(ns);
 }
 
 std::string format_rfc3339(timestamp t) {
-  const auto days = floor<std::chrono::days>(t);
+  // Split into whole seconds and fraction with integers: chrono's floor to
+  // days would overflow int64 nanoseconds near the ends of the range.
+  std::int64_t secs = to_nanos(t) / ns_per_s;
+  std::int64_t frac = to_nanos(t) % ns_per_s;
+  if (frac < 0) {
+    frac += ns_per_s;
+    --secs;
+  }
+  const sys_seconds whole{seconds{secs}};
+  const auto days = floor<std::chrono::days>(whole);
   const year_month_day ymd{days};
-  const hh_mm_ss<nanoseconds> tod{t - days};
+  const hh_mm_ss<seconds> tod{whole - days};
   std::array<char, 64> buf{};
   int n = std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
                         static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                         static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
                         static_cast<int>(tod.seconds().count()));
   std::string out(buf.data(), static_cast<std::size_t>(n));
-  auto frac = tod.subseconds().count();
   if (frac != 0) {
     std::array<char, 16> fb{};
     std::snprintf(fb.data(), fb.size(), ".%09lld", static_cast<long long>(frac));
@@ -96,12 +120,16 @@ std::optional<duration> parse_duration(std::string_view s) {
   long long n = 0;
   std::from_chars(s.data(), s.data() + i, n);
   const auto unit = s.substr(i);
-  if (unit == "ms") return milliseconds{n};
-  if (unit == "s") return seconds{n};
-  if (unit == "m") return minutes{n};
-  if (unit == "h") return hours{n};
-  if (unit == "d") return std::chrono::days{n};
-  return std::nullopt;
+  std::int64_t unit_ns = 0;
+  if (unit == "ms") unit_ns = 1'000'000;
+  else if (unit == "s") unit_ns = ns_per_s;
+  else if (unit == "m") unit_ns = 60 * ns_per_s;
+  else if (unit == "h") unit_ns = 3'600 * ns_per_s;
+  else if (unit == "d") unit_ns = 86'400 * ns_per_s;
+  else return std::nullopt;
+  std::int64_t ns = 0;
+  if (__builtin_mul_overflow(static_cast<std::int64_t>(n), unit_ns, &ns)) return std::nullopt;  // beyond ~292 years
+  return duration{ns};
 }
 
 std::string format_duration(duration d) {

@@ -57,7 +57,7 @@ std::string encode_expiry(timestamp t) {
 
 std::optional<timestamp> decode_expiry(std::string_view bytes) {
   const auto j = nlohmann::json::parse(bytes, nullptr, false);
-  if (!j.is_object() || j.value("v", 0) != storage_format_version) return std::nullopt;
+  if (!current_version(j)) return std::nullopt;
   const auto it = j.find("exp");
   if (it == j.end() || !it->is_number_integer()) return std::nullopt;
   return from_nanos(it->get<std::int64_t>());

@@ -18,6 +18,10 @@ nlohmann::json to_json(const notification& n);
 // SPEC §3: the digest.
 nlohmann::json to_json(const digest& d);
 
+// True when a stored JSON value is an object whose "v" is this release's
+// storage_format_version (an integer).
+bool current_version(const nlohmann::json& stored);
+
 // Storage encodings. decode_* return empty on a value they cannot read
 // (corrupt, or a format version this release does not know).
 std::string encode_group(const group& g);
