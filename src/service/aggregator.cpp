@@ -64,6 +64,18 @@ struct aggregator::impl {
     return true;
   }
 
+  // Answers, then lets go of the handler before counting the work done: a
+  // handler may own the last reference to its caller (an HTTP session), and
+  // drain() must not return while one is still alive.
+  template <class T>
+  void release_then_done(handler<T> done, result<T> r) {
+    {
+      auto h = std::move(done);
+      h(std::move(r));
+    }
+    work_done();
+  }
+
   void work_done() {
     std::lock_guard lock(drain_mutex_);
     if (--outstanding_ == 0) drain_cv_.notify_all();
@@ -74,8 +86,7 @@ struct aggregator::impl {
   void run_read(handler<T> done, Fn fn) {
     if (!take_work()) return boost::asio::post(pool_, [done = std::move(done)] { done(draining_error()); });
     boost::asio::post(pool_, [this, done = std::move(done), fn = std::move(fn)]() mutable {
-      done(fn());
-      work_done();
+      release_then_done(std::move(done), fn());
     });
   }
 
@@ -197,8 +208,7 @@ struct aggregator::impl {
       for (std::size_t j = 0; j < batch.size(); ++j) {
         auto& jb = batch[j];
         if (jb.flush_done) {
-          jb.flush_done(failure ? result<digest>(*failure) : std::move(*flush_out[j]));
-          work_done();
+          release_then_done(std::move(jb.flush_done), failure ? result<digest>(*failure) : std::move(*flush_out[j]));
           continue;
         }
         finish_part(*jb.request, failure, std::move(ingest_out[j]));
@@ -217,10 +227,9 @@ struct aggregator::impl {
     }
     if (!last) return;
     if (st.failure)
-      st.done(*st.failure);
+      release_then_done(std::move(st.done), result<std::vector<ingest_result>>(*st.failure));
     else
-      st.done(std::move(st.results));
-    work_done();
+      release_then_done(std::move(st.done), result<std::vector<ingest_result>>(std::move(st.results)));
   }
 
   // --- housekeeping ------------------------------------------------------

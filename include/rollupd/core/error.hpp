@@ -3,6 +3,7 @@
 // errc to an HTTP status lives in exactly one place (http/problem.cpp).
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -37,13 +38,16 @@ struct error {
   std::vector<field_error> fields;  // set for validation_failed
 };
 
-// A small expected-like type: holds a T or an error.
-template <class T>
+// A small expected-like type: holds a T or an error (E). The daemon's
+// request paths use the default E; start-up code brings its own.
+template <class T, class E = error>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}                      // NOLINT
-  result(error e) : v_(std::move(e)) {}                          // NOLINT
-  result(errc code, std::string detail) : v_(error{code, std::move(detail), {}}) {}
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  result(E e) : v_(std::in_place_index<1>, std::move(e)) {}          // NOLINT(google-explicit-constructor)
+  result(errc code, std::string detail)
+    requires std::is_same_v<E, error>
+      : v_(std::in_place_index<1>, error{code, std::move(detail), {}}) {}
 
   [[nodiscard]] bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -53,10 +57,10 @@ class result {
   const T& operator*() const { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const error& err() const { return std::get<1>(v_); }
+  const E& err() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, error> v_;
+  std::variant<T, E> v_;
 };
 
 struct ok_t {};

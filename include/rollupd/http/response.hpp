@@ -1,0 +1,26 @@
+#pragma once
+// The request and response types of the HTTP room, and how a handler
+// answers.
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+namespace rollup::http {
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// How a handler answers: call it exactly once, from any thread. The session
+// sets the version, keep-alive, Server, Date and Content-Length.
+using respond = std::function<void(response)>;
+
+// A 2xx (or any) response with an application/json body.
+response json_response(boost::beast::http::status status, const nlohmann::json& body);
+
+// Serialises JSON for the wire: never throws on invalid UTF-8 (replaces it).
+std::string dump_json(const nlohmann::json& body);
+
+}  // namespace rollup::http

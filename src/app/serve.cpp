@@ -1,0 +1,200 @@
+#include "rollupd/app/serve.hpp"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <csignal>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "rollupd/app/command_line.hpp"
+#include "rollupd/http/server.hpp"
+#include "rollupd/service/aggregator.hpp"
+#include "rollupd/service/system_clock.hpp"
+#include "rollupd/storage/database.hpp"
+
+namespace rollup::app {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+aggregator_options aggregator_options_of(const config& cfg) {
+  aggregator_options o;
+  o.rules.max_notifications = cfg.aggregation.max_notifications;
+  o.rules.flush_priority = cfg.aggregation.flush_priority;
+  o.completion_timeout = cfg.aggregation.completion_timeout;
+  o.dedupe_window = cfg.aggregation.dedupe_window;
+  return o;
+}
+
+http::server_options server_options_of(const config& cfg) {
+  http::server_options o;
+  o.host = cfg.listen.host;
+  o.port = cfg.listen.port;
+  o.max_body_bytes = cfg.max_body_bytes;
+  o.api_token = cfg.api_token;
+  o.max_connections = cfg.max_connections;
+  if (cfg.aggregation.completion_timeout > duration{0}) o.completion_timeout = cfg.aggregation.completion_timeout;
+  return o;
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+unsigned thread_count(const config& cfg) {
+  if (cfg.threads > 0) return cfg.threads;
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+// Everything the daemon owns, torn down in the one order that is safe (see
+// ~daemon): the aggregator drained and joined while the io_context its
+// handlers post to still exists, then the server and the io_context, the
+// database last.
+class daemon {
+ public:
+  explicit daemon(const config& cfg) : cfg_(cfg), threads_(thread_count(cfg)) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) throw std::runtime_error("cannot create data_dir " + cfg.data_dir + ": " + ec.message());
+
+    storage::database_options dbo;
+    dbo.path = cfg.data_dir;
+    dbo.sync = cfg.durability == durability_mode::fsync;
+    db_ = storage::database::open(dbo);
+    aggregator_ = std::make_unique<aggregator>(*db_, clock_, aggregator_options_of(cfg));
+    ioc_ = std::make_unique<asio::io_context>(static_cast<int>(threads_));
+    server_ = std::make_unique<http::server>(*ioc_, *aggregator_, clock_, server_options_of(cfg));
+    bound_ = server_->start();
+  }
+
+  ~daemon() {
+    if (aggregator_) aggregator_->drain();
+    // Destroying the aggregator joins its storage threads. That must happen
+    // while the io_context still exists: a storage thread may still hold
+    // the last copy of a completion handler that owns an HTTP session (whose
+    // timers and socket belong to the io_context), even after drain()
+    // returned.
+    aggregator_.reset();
+    server_.reset();
+    ioc_.reset();  // destroys handlers that never ran; nothing calls the aggregator from here on
+    db_.reset();   // closes RocksDB
+  }
+
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+
+  // Serves until a signal asked to stop and the drain finished.
+  void run() {
+    spdlog::info("{} listening on {}, data_dir {}, durability {}, {} threads", version_text(), endpoint_text(bound_),
+                 cfg_.data_dir, durability_name(cfg_.durability), threads_);
+
+    // One strand for the signal set and the drain timer: their handlers
+    // never run at the same time, whichever threads run them.
+    auto strand = asio::make_strand(*ioc_);
+    asio::signal_set signals(strand, SIGINT, SIGTERM);
+    asio::steady_timer poll(strand);
+    wait_for_signal(signals, poll);
+
+    std::vector<std::thread> pool;
+    pool.reserve(threads_ - 1);
+    for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { run_loop(); });
+    run_loop();
+    for (auto& t : pool) t.join();
+    spdlog::info("stopped serving; closing the database");
+  }
+
+ private:
+  void run_loop() {
+    for (;;) {
+      try {
+        ioc_->run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler that throws is a bug; keep serving rather than die.
+        spdlog::error("unexpected exception on an I/O thread: {}", e.what());
+      }
+    }
+  }
+
+  static const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
+
+  void wait_for_signal(asio::signal_set& signals, asio::steady_timer& poll) {
+    signals.async_wait([this, &signals, &poll](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (draining_) {
+        spdlog::warn("{} while draining: closing {} connections now", signal_name(sig), server_->connections());
+        finish();
+        return;
+      }
+      draining_ = true;
+      spdlog::info("{}: draining, waiting up to {} for {} requests in flight", signal_name(sig),
+                   format_duration(cfg_.shutdown_grace), server_->in_flight());
+      server_->begin_drain();
+      deadline_ = std::chrono::steady_clock::now() + cfg_.shutdown_grace;
+      wait_for_signal(signals, poll);  // a second signal cuts the grace short
+      check_drained(signals, poll);
+    });
+  }
+
+  void check_drained(asio::signal_set& signals, asio::steady_timer& poll) {
+    const auto in_flight = server_->in_flight();
+    if (in_flight == 0 || std::chrono::steady_clock::now() >= deadline_) {
+      if (in_flight > 0) spdlog::warn("shutdown_grace over with {} requests in flight; closing them", in_flight);
+      signals.cancel();
+      finish();
+      return;
+    }
+    poll.expires_after(20ms);
+    poll.async_wait([this, &signals, &poll](const boost::system::error_code& ec) {
+      if (!ec) check_drained(signals, poll);
+    });
+  }
+
+  void finish() {
+    server_->stop();
+    ioc_->stop();
+  }
+
+  const config& cfg_;
+  unsigned threads_;
+  system_clock clock_;
+  std::unique_ptr<storage::database> db_;
+  std::unique_ptr<aggregator> aggregator_;
+  std::unique_ptr<asio::io_context> ioc_;
+  std::unique_ptr<http::server> server_;
+  asio::ip::tcp::endpoint bound_;
+  bool draining_ = false;  // touched only on the signal strand
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+}  // namespace
+
+int serve(const config& cfg) {
+  std::unique_ptr<daemon> d;
+  try {
+    d = std::make_unique<daemon>(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+  d->run();
+  d.reset();
+  spdlog::info("shut down cleanly");
+  return 0;
+}
+
+}  // namespace rollup::app

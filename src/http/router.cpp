@@ -1,0 +1,114 @@
+#include "rollupd/http/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <memory>
+#include <string_view>
+
+#include "rollupd/http/auth.hpp"
+#include "rollupd/http/handlers.hpp"
+#include "rollupd/http/problem.hpp"
+
+namespace rollup::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+constexpr std::string_view any = "{}";  // a path parameter
+
+struct route {
+  bhttp::verb method;
+  std::array<std::string_view, 4> pattern;  // unused slots stay empty
+  std::size_t length;
+  handler_fn handle;
+};
+
+// SPEC §4.1, §4.2. /metrics, redeliver and admin/checkpoint come later.
+constexpr std::array routes{
+    route{bhttp::verb::post, {"notifications"}, 1, &handle_ingest},
+    route{bhttp::verb::post, {"v1", "notifications"}, 2, &handle_ingest},
+    route{bhttp::verb::get, {"v1", "aggregations"}, 2, &handle_list_aggregations},
+    route{bhttp::verb::get, {"v1", "aggregations", any}, 3, &handle_get_aggregation},
+    route{bhttp::verb::post, {"v1", "aggregations", any, "flush"}, 4, &handle_flush},
+    route{bhttp::verb::get, {"v1", "digests"}, 2, &handle_list_digests},
+    route{bhttp::verb::get, {"v1", "digests", any}, 3, &handle_get_digest},
+    route{bhttp::verb::get, {"livez"}, 1, &handle_livez},
+    route{bhttp::verb::get, {"readyz"}, 1, &handle_readyz},
+};
+
+bool matches(const route& r, const std::vector<std::string>& segments, std::vector<std::string>& params) {
+  if (segments.size() != r.length) return false;
+  params.clear();
+  for (std::size_t i = 0; i < r.length; ++i) {
+    if (r.pattern[i] == any) {
+      if (segments[i].empty()) return false;
+      params.push_back(segments[i]);
+    } else if (r.pattern[i] != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool always_served(handler_fn h) { return h == &handle_livez || h == &handle_readyz; }
+
+}  // namespace
+
+void router::dispatch(request req, respond done) const {
+  // Whatever happens below, `done` runs exactly once.
+  auto once = [called = std::make_shared<std::atomic<bool>>(false), done = std::move(done)](response res) {
+    if (!called->exchange(true)) done(std::move(res));
+  };
+  try {
+    auto tgt = parse_target(std::string_view(req.target().data(), req.target().size()));
+    if (!tgt)
+      return once(problem_response({errc::bad_request,
+                                    "the request target must be an absolute path with valid percent-escapes "
+                                    "(%XX, two hex digits)",
+                                    {}}));
+    const auto path = tgt->path();
+    const auto& token = services_.options.api_token;
+    if (!token.empty() && needs_token(path) && !has_bearer_token(req, token))
+      return once(problem_response({errc::unauthorized,
+                                    "this endpoint needs the API token: send the header "
+                                    "\"Authorization: Bearer <token>\"",
+                                    {}}));
+
+    const route* hit = nullptr;
+    std::vector<std::string> params;
+    std::string allow;
+    for (const auto& r : routes) {
+      if (!matches(r, tgt->segments, params)) continue;
+      if (r.method == req.method()) {
+        hit = &r;
+        break;
+      }
+      const auto name = bhttp::to_string(r.method);
+      if (allow.find(std::string_view(name.data(), name.size())) == std::string::npos) {
+        if (!allow.empty()) allow += ", ";
+        allow.append(name.data(), name.size());
+      }
+    }
+    if (hit == nullptr) {
+      if (allow.empty()) return once(problem_response({errc::not_found, "there is no resource at " + path, {}}));
+      const auto method = req.method_string();
+      return once(problem_response(
+          {errc::method_not_allowed,
+           std::string(method.data(), method.size()) + " is not allowed on " + path + "; allowed: " + allow,
+           {}},
+          problem_extras{std::nullopt, allow}));
+    }
+    if (services_.draining.load() && !always_served(hit->handle))
+      return once(problem_response({errc::draining,
+                                    "the server is shutting down and takes no new requests; retry later or "
+                                    "on another instance",
+                                    {}}));
+    hit->handle(services_, handler_input{std::move(req), std::move(*tgt), std::move(params)}, once);
+  } catch (const std::exception& e) {
+    spdlog::error("http: request failed: {}", e.what());
+    once(internal_error_response());
+  }
+}
+
+}  // namespace rollup::http

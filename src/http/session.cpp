@@ -1,0 +1,366 @@
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <ctime>
+
+#include "rollupd/http/problem.hpp"
+#include "server_state.hpp"
+
+namespace rollup::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// IMF-fixdate (RFC 9110 §5.6.7), independent of the locale.
+std::string http_date() {
+  static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::array<char, 40> buf{};
+  const int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                              days.at(static_cast<std::size_t>(tm.tm_wday)),
+                              tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
+                              tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+bool expects_continue(const bhttp::request_parser<bhttp::string_body>& p) {
+  const auto it = p.get().find(bhttp::field::expect);
+  if (it == p.get().end()) return false;
+  return beast::iequals(it->value(), "100-continue");
+}
+
+bool is_http_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+bool safe_method(bhttp::verb v) {
+  return v == bhttp::verb::get || v == bhttp::verb::head || v == bhttp::verb::options || v == bhttp::verb::trace;
+}
+
+std::string path_of(beast::string_view target) {
+  const auto q = target.find('?');
+  return std::string(target.substr(0, q));
+}
+
+}  // namespace
+
+session::session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state)
+    : stream_(std::move(socket)), state_(std::move(state)), idle_timer_(stream_.get_executor()) {
+  beast::error_code ec;
+  stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);  // small answers, often pipelined
+}
+
+session::~session() {
+  state_->in_flight -= queue_.size();
+  if (registered_) state_->remove(this);
+}
+
+void session::run() {
+  state_->add(shared_from_this());
+  registered_ = true;
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->state_->stopped.load()) return self->close_now();
+    self->do_read();
+  });
+}
+
+void session::reject(error why) {
+  net::dispatch(stream_.get_executor(),
+                [self = shared_from_this(), why = std::move(why)] { self->answer_locally(why, 11); });
+}
+
+void session::close() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void session::do_read() {
+  if (reading_ || read_done_ || closing_ || queue_.size() >= max_pending_requests || state_->draining.load())
+    return;
+  header_parser_.emplace();
+  header_parser_->header_limit(max_header_bytes);
+  // Also makes the header read fail on a Content-Length over the limit.
+  header_parser_->body_limit(state_->options.max_body_bytes);
+  // While earlier answers are owed, the client is waiting on us, not idle:
+  // the deadline starts when the last answer has been written (arm_idle_timer).
+  read_has_deadline_ = queue_.empty();
+  if (read_has_deadline_)
+    stream_.expires_after(state_->options.read_timeout);
+  else
+    stream_.expires_never();
+  reading_ = true;
+  bhttp::async_read_header(stream_, buffer_, *header_parser_,
+                           beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+}
+
+void session::on_read_header(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  ++idle_generation_;
+  idle_timer_.cancel();
+  if (closed_) return;
+  if (closing_) return do_linger();
+  if (ec) return on_read_error(ec, 11);
+
+  const unsigned version = header_parser_->get().version();
+  const auto max = state_->options.max_body_bytes;
+  if (const auto length = header_parser_->content_length(); length && *length > max)
+    return answer_locally({errc::payload_too_large,
+                           "the body is " + std::to_string(*length) + " bytes; this server takes at most " +
+                               std::to_string(max) + " (max_body_bytes)",
+                           {}},
+                          version);
+
+  body_parser_.emplace(std::move(*header_parser_));
+  header_parser_.reset();
+  body_parser_->body_limit(max);
+  if (body_parser_->is_done()) {
+    auto req = body_parser_->release();
+    body_parser_.reset();
+    return on_request(std::move(req));
+  }
+  // A client that waits for "100 Continue" gets it, unless earlier answers
+  // are still owed (they must go first; the client then sends after its own
+  // short wait).
+  if (expects_continue(*body_parser_) && queue_.empty() && !writing_) {
+    writing_ = true;
+    stream_.expires_after(state_->options.read_timeout);
+    net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                     beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
+    return;
+  }
+  do_read_body();
+}
+
+void session::on_continue_sent(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) {
+    fail(ec, "write");
+    return close_now();
+  }
+  do_read_body();
+}
+
+void session::do_read_body() {
+  reading_ = true;
+  read_has_deadline_ = true;
+  stream_.expires_after(state_->options.read_timeout);
+  bhttp::async_read(stream_, buffer_, *body_parser_,
+                    beast::bind_front_handler(&session::on_read_body, shared_from_this()));
+}
+
+void session::on_read_body(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (closed_) return;
+  if (closing_) return do_linger();
+  if (ec) return on_read_error(ec, body_parser_->get().version());
+  auto req = body_parser_->release();
+  body_parser_.reset();
+  on_request(std::move(req));
+}
+
+void session::on_read_error(beast::error_code ec, unsigned version) {
+  header_parser_.reset();
+  body_parser_.reset();
+  read_done_ = true;
+  if (ec == bhttp::error::end_of_stream) return maybe_close();  // the peer is done sending
+  if (ec == bhttp::error::header_limit)
+    return answer_locally({errc::header_too_large,
+                           "the request line and headers exceed " + std::to_string(max_header_bytes) + " bytes",
+                           {}},
+                          version);
+  if (ec == bhttp::error::body_limit)
+    return answer_locally({errc::payload_too_large,
+                           "the body exceeds " + std::to_string(state_->options.max_body_bytes) +
+                               " bytes (max_body_bytes)",
+                           {}},
+                          version);
+  if (is_http_error(ec) && ec != bhttp::error::partial_message)
+    return answer_locally({errc::bad_request, "malformed HTTP request: " + ec.message(), {}}, version);
+  // Timeout (the stream closed the socket), reset, or a message cut short:
+  // nobody is left to answer.
+  fail(ec, "read");
+  close_now();
+}
+
+session::slot& session::push_slot(unsigned version, bool keep_alive, std::string method, std::string path) {
+  auto& s = queue_.emplace_back();
+  s.version = version;
+  s.keep_alive = keep_alive;
+  s.method = std::move(method);
+  s.path = std::move(path);
+  s.started = std::chrono::steady_clock::now();
+  ++state_->in_flight;
+  return s;
+}
+
+void session::on_request(request req) {
+  const bool keep_alive = req.keep_alive();
+  if (!keep_alive) read_done_ = true;
+  const auto method = req.method_string();
+  auto& s = push_slot(req.version(), keep_alive, std::string(method.data(), method.size()), path_of(req.target()));
+  s.unsafe = !safe_method(req.method());
+  s.req = std::move(req);
+  dispatch_ready();
+  do_read();
+}
+
+void session::dispatch_ready() {
+  if (closing_) return;  // nobody would read the answers
+  bool earlier_unanswered = false;
+  for (std::size_t i = 0; i < queue_.size(); ++i) {
+    auto& s = queue_[i];
+    if (s.res) continue;
+    if (!s.req) {  // handed to the router, not answered yet
+      if (s.unsafe) return;
+      earlier_unanswered = true;
+      continue;
+    }
+    if (s.unsafe && earlier_unanswered) return;
+    const auto seq = head_seq_ + i;
+    auto req = std::move(*s.req);
+    s.req.reset();
+    const bool unsafe = s.unsafe;
+    // The router may answer at once or later from a storage thread: either
+    // way the answer comes back through this strand (never re-entrantly).
+    state_->routes.dispatch(std::move(req), [self = shared_from_this(), seq](response res) {
+      net::post(self->stream_.get_executor(),
+                [self, seq, res = std::move(res)]() mutable { self->on_response(seq, std::move(res)); });
+    });
+    if (unsafe) return;
+    earlier_unanswered = true;
+  }
+}
+
+void session::answer_locally(const error& e, unsigned version) {
+  read_done_ = true;
+  push_slot(version, false, "-", "-").res = problem_response(e);
+  do_write();
+}
+
+void session::on_response(std::uint64_t seq, response res) {
+  queue_.at(seq - head_seq_).res = std::move(res);
+  dispatch_ready();
+  do_write();
+}
+
+void session::do_write() {
+  if (writing_ || closing_ || queue_.empty() || !queue_.front().res) return;
+  auto& s = queue_.front();
+  // Draining turns keep-alive off: the last answer owed closes the connection.
+  const bool close = !s.keep_alive || (state_->draining.load() && queue_.size() == 1);
+  auto& res = *s.res;
+  res.version(s.version);
+  res.keep_alive(!close);
+  res.set(bhttp::field::server, "rollupd");
+  res.set(bhttp::field::date, http_date());
+  res.prepare_payload();
+  writing_ = true;
+  stream_.expires_after(state_->options.read_timeout);
+  bhttp::async_write(stream_, res, beast::bind_front_handler(&session::on_write, shared_from_this(), close));
+}
+
+void session::on_write(bool close, beast::error_code ec, std::size_t) {
+  writing_ = false;
+  {
+    const auto& s = queue_.front();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                          s.started);
+    spdlog::debug("http: {} {} -> {} in {} ms", s.method, s.path, s.res->result_int(), ms.count());
+  }
+  queue_.pop_front();
+  ++head_seq_;
+  --state_->in_flight;
+  if (closed_) return;
+  if (ec) {
+    fail(ec, "write");
+    return close_now();
+  }
+  if (close) return do_close();
+  do_write();
+  do_read();
+  if (queue_.empty() && reading_ && !read_has_deadline_) arm_idle_timer();
+  maybe_close();
+}
+
+void session::arm_idle_timer() {
+  const auto generation = ++idle_generation_;
+  idle_timer_.expires_after(state_->options.read_timeout);
+  idle_timer_.async_wait(beast::bind_front_handler(&session::on_idle_timer, shared_from_this(), generation));
+}
+
+void session::on_idle_timer(std::uint64_t generation, beast::error_code ec) {
+  if (ec || generation != idle_generation_ || !reading_ || closing_) return;
+  spdlog::debug("http: closing a connection idle for {} s", state_->options.read_timeout.count());
+  close_now();
+}
+
+void session::maybe_close() {
+  if (closing_ || writing_ || reading_ || !queue_.empty()) return;
+  if (read_done_ || state_->draining.load()) do_close();
+}
+
+void session::do_close() {
+  if (closing_) return;
+  closing_ = true;
+  ++idle_generation_;
+  idle_timer_.cancel();
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return close_now();
+  // Read and drop what the peer still sends, for a moment, so that closing
+  // with unread data does not reset the connection before the peer has read
+  // our last answer.
+  linger_until_ = std::chrono::steady_clock::now() + linger_time;
+  if (reading_) {
+    stream_.socket().cancel(ec);  // its handler lingers
+    return;
+  }
+  do_linger();
+}
+
+void session::do_linger() {
+  if (closed_) return;
+  reading_ = true;
+  stream_.expires_at(linger_until_);
+  stream_.async_read_some(net::buffer(linger_buf_), beast::bind_front_handler(&session::on_linger, shared_from_this()));
+}
+
+void session::on_linger(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (ec || closed_) return close_now();
+  do_linger();
+}
+
+void session::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  closing_ = true;
+  read_done_ = true;
+  ++idle_generation_;
+  idle_timer_.cancel();
+  stream_.close();
+}
+
+void session::fail(beast::error_code ec, const char* what) const {
+  if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::broken_pipe || ec == bhttp::error::partial_message)
+    return;
+  spdlog::debug("http: {}: {}", what, ec.message());
+}
+
+}  // namespace rollup::http
