@@ -1,0 +1,183 @@
+"""Durability across crashes and restarts, idempotency, graceful shutdown
+(SPEC §2, §6, §7)."""
+
+import signal
+import unittest
+
+from rollupd_harness import E2ETestCase, notification, parse_rfc3339_ns, pct
+
+TEN_MINUTES_NS = 10 * 60 * 1_000_000_000
+
+
+class CrashDurabilityTest(E2ETestCase):
+    """Issue test 4: an acknowledged notification survives kill -9."""
+
+    def test_open_group_survives_kill9(self):
+        d = self.start_daemon()
+        for i, text in enumerate(("crash-1", "crash-2"), start=1):
+            a = self.assertAccepted(d.post("/notifications", notification("k@example.com", text)))
+            self.assertEqual(a["Pending"], i)
+        before = d.get("/v1/aggregations/k@example.com")
+        self.assertStatus(before, 200)
+        before = before.json()
+        self.assertEqual(set(before), {"Email", "Count", "FirstReceivedAt", "DueAt", "Notifications"}, before)
+        self.assertEqual(before["Email"], "k@example.com")
+        self.assertEqual(before["Count"], 2)
+        self.assertTime(before["FirstReceivedAt"])
+        self.assertTime(before["DueAt"])
+        self.assertEqual(parse_rfc3339_ns(before["DueAt"]) - parse_rfc3339_ns(before["FirstReceivedAt"]),
+                         TEN_MINUTES_NS, "DueAt is FirstReceivedAt + completion_timeout (10m default)")
+
+        d.kill9()
+        d.start()
+
+        after = d.get("/v1/aggregations/k@example.com")
+        self.assertStatus(after, 200, "open group after kill -9 and restart")
+        after = after.json()
+        self.assertEqual(after["Count"], 2, after)
+        self.assertEqual(self.texts(after["Notifications"]), ["crash-1", "crash-2"])
+        self.assertEqual(after["FirstReceivedAt"], before["FirstReceivedAt"], "restart must not move the group")
+        self.assertEqual(after["DueAt"], before["DueAt"], "restart must neither lose nor delay the deadline")
+
+        a = self.assertAccepted(d.post("/notifications", notification("k@example.com", "crash-3")))
+        self.assertEqual(a["Pending"], 0)
+        dig = self.assertDigest(a["Digest"], "k@example.com", "count", 3)
+        self.assertEqual(self.texts(dig["Notifications"]), ["crash-1", "crash-2", "crash-3"])
+        self.assertEqual(dig["FirstReceivedAt"], before["FirstReceivedAt"])
+
+        # The digest itself is durable too.
+        d.kill9()
+        d.start()
+        r = d.get("/v1/digests/" + pct(dig["Id"]))
+        self.assertStatus(r, 200, "digest after a second kill -9")
+        self.assertEqual(r.json()["Notifications"], dig["Notifications"])
+        self.assertProblem(d.get("/v1/aggregations/k@example.com"), 404)
+
+    def test_many_groups_survive_kill9(self):
+        d = self.start_daemon()
+        users = ["u%02d@example.com" % i for i in range(12)]
+        for i, u in enumerate(users):
+            for j in range(1 + i % 2):
+                self.assertAccepted(d.post("/notifications", notification(u, "%s-%d" % (u, j))))
+        d.kill9()
+        d.start()
+        groups = self.open_groups(d)
+        self.assertEqual([(g["Email"], g["Count"]) for g in groups],
+                         [(u, 1 + i % 2) for i, u in enumerate(users)])
+
+
+class IdempotencyTest(E2ETestCase):
+    """Issue test 7: a repeated Id or Idempotency-Key is answered, not applied."""
+
+    def test_same_id_twice(self):
+        d = self.start_daemon()
+        a = self.assertAccepted(d.post("/notifications", notification("dup@example.com", "x", Id="evt-1")))
+        self.assertEqual(a, {"Email": "dup@example.com", "Pending": 1, "Duplicate": False, "Digest": None})
+        a = self.assertAccepted(d.post("/notifications", notification("dup@example.com", "x", Id="evt-1")))
+        self.assertEqual(a, {"Email": "dup@example.com", "Pending": 1, "Duplicate": True, "Digest": None})
+        # Same Id, different text: still the same notification by its key.
+        a = self.assertAccepted(d.post("/notifications", notification("dup@example.com", "other", Id="evt-1")))
+        self.assertEqual(a["Duplicate"], True)
+        self.assertEqual(a["Pending"], 1)
+        g = d.get("/v1/aggregations/dup@example.com").json()
+        self.assertEqual(g["Count"], 1)
+        self.assertEqual(self.texts(g["Notifications"]), ["x"])
+
+    def test_ids_are_remembered_per_user(self):
+        d = self.start_daemon()
+        self.assertAccepted(d.post("/notifications", notification("u1@example.com", "x", Id="shared")))
+        a = self.assertAccepted(d.post("/notifications", notification("u2@example.com", "x", Id="shared")))
+        self.assertEqual(a, {"Email": "u2@example.com", "Pending": 1, "Duplicate": False, "Digest": None})
+
+    def test_idempotency_key_header_twice(self):
+        d = self.start_daemon()
+        h = {"Idempotency-Key": "key-123"}
+        a = self.assertAccepted(d.post("/notifications", notification("hk@example.com", "one"), h))
+        self.assertEqual(a, {"Email": "hk@example.com", "Pending": 1, "Duplicate": False, "Digest": None})
+        a = self.assertAccepted(d.post("/notifications", notification("hk@example.com", "one"), h))
+        self.assertEqual(a, {"Email": "hk@example.com", "Pending": 1, "Duplicate": True, "Digest": None})
+        # Without the header the same body is a new notification.
+        a = self.assertAccepted(d.post("/notifications", notification("hk@example.com", "one")))
+        self.assertEqual((a["Pending"], a["Duplicate"]), (2, False))
+
+        d.restart()
+        a = self.assertAccepted(d.post("/notifications", notification("hk@example.com", "one"), h),
+                                "after a graceful restart")
+        self.assertEqual(a, {"Email": "hk@example.com", "Pending": 2, "Duplicate": True, "Digest": None})
+
+    def test_duplicate_detected_after_kill9(self):
+        d = self.start_daemon()
+        self.assertAccepted(d.post("/notifications", notification("dk@example.com", "x", Id="evt-9")))
+        d.kill9()
+        d.start()
+        a = self.assertAccepted(d.post("/notifications", notification("dk@example.com", "x", Id="evt-9")),
+                                "after kill -9")
+        self.assertEqual(a, {"Email": "dk@example.com", "Pending": 1, "Duplicate": True, "Digest": None})
+        g = d.get("/v1/aggregations/dk@example.com")
+        self.assertStatus(g, 200)
+        self.assertEqual(g.json()["Count"], 1)
+
+    def test_duplicate_of_a_notification_already_in_a_digest(self):
+        d = self.start_daemon()
+        for i in range(3):
+            self.assertAccepted(d.post("/notifications", notification("dd@example.com", "n%d" % i, Id="id-%d" % i)))
+        self.assertProblem(d.get("/v1/aggregations/dd@example.com"), 404)
+        a = self.assertAccepted(d.post("/notifications", notification("dd@example.com", "n0", Id="id-0")))
+        self.assertEqual(a, {"Email": "dd@example.com", "Pending": 0, "Duplicate": True, "Digest": None})
+        self.assertProblem(d.get("/v1/aggregations/dd@example.com"), 404, "a duplicate must not open a group")
+        self.assertEqual(len(self.digests_of(d, "dd@example.com")), 1)
+
+    def test_duplicates_inside_an_array(self):
+        d = self.start_daemon()
+        body = [notification("da@example.com", "a", Id="x"), notification("da@example.com", "a", Id="x"),
+                notification("da@example.com", "b", Id="y")]
+        r = d.post("/notifications", body)
+        self.assertStatus(r, 202)
+        res = r.json()["Results"]
+        self.assertEqual([(x["Pending"], x["Duplicate"]) for x in res], [(1, False), (1, True), (2, False)])
+
+
+class GracefulShutdownTest(E2ETestCase):
+    """Issue test 9 (first half): SIGTERM exits 0 and keeps the data."""
+
+    def test_sigterm_exits_zero_and_data_survives(self):
+        d = self.start_daemon()
+        for i in (1, 2):
+            self.assertAccepted(d.post("/notifications", notification("g@example.com", "g-%d" % i)))
+        d.stop()  # asserts exit code 0 within 15 s
+        d.start()
+        g = d.get("/v1/aggregations/g@example.com")
+        self.assertStatus(g, 200)
+        self.assertEqual(g.json()["Count"], 2)
+        self.assertEqual(self.texts(g.json()["Notifications"]), ["g-1", "g-2"])
+
+    def test_sigint_exits_zero(self):
+        d = self.start_daemon()
+        self.assertAccepted(d.post("/notifications", notification("si@example.com", "x")))
+        d.proc.send_signal(signal.SIGINT)
+        rc = d.proc.wait(timeout=15)
+        self.assertEqual(rc, 0, "exit code after SIGINT")
+        d.start()
+        self.assertEqual(d.get("/v1/aggregations/si@example.com").json()["Count"], 1)
+
+    def test_sigterm_with_idle_keepalive_connection(self):
+        d = self.start_daemon()
+        c = d.client()
+        self.assertStatus(c.get("/livez"), 200)
+        # The idle keep-alive connection must not hold shutdown up.
+        d.stop()
+        c.close()
+
+    def test_wal_durability_mode(self):
+        d = self.start_daemon("--durability", "wal")
+        for i in (1, 2):
+            self.assertAccepted(d.post("/notifications", notification("w@example.com", "w-%d" % i)))
+        d.kill9()
+        d.start()
+        g = d.get("/v1/aggregations/w@example.com")
+        self.assertStatus(g, 200, "wal mode survives a crash of the process")
+        self.assertEqual(g.json()["Count"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
