@@ -19,6 +19,10 @@
 #include <vector>
 
 #include "rollupd/app/command_line.hpp"
+#include "rollupd/delivery/dispatcher.hpp"
+#include "rollupd/delivery/file_sink.hpp"
+#include "rollupd/delivery/log_sink.hpp"
+#include "rollupd/delivery/webhook_sink.hpp"
 #include "rollupd/http/server.hpp"
 #include "rollupd/service/aggregator.hpp"
 #include "rollupd/service/system_clock.hpp"
@@ -36,6 +40,7 @@ aggregator_options aggregator_options_of(const config& cfg) {
   o.rules.flush_priority = cfg.aggregation.flush_priority;
   o.completion_timeout = cfg.aggregation.completion_timeout;
   o.dedupe_window = cfg.aggregation.dedupe_window;
+  o.digest_retention = cfg.aggregation.digest_retention;
   return o;
 }
 
@@ -75,7 +80,23 @@ class daemon {
     dbo.path = cfg.data_dir;
     dbo.sync = cfg.durability == durability_mode::fsync;
     db_ = storage::database::open(dbo);
-    aggregator_ = std::make_unique<aggregator>(*db_, clock_, aggregator_options_of(cfg));
+
+    delivery::dispatcher_options dlo;
+    dlo.max_attempts = cfg.delivery.webhook.max_attempts;
+    dispatcher_ = std::make_unique<delivery::dispatcher>(*db_, clock_, dlo);
+    dispatcher_->add(delivery::make_log_sink());
+    if (!cfg.delivery.file_path.empty()) dispatcher_->add(delivery::make_file_sink(cfg.delivery.file_path));
+    if (!cfg.delivery.webhook.url.empty())
+      dispatcher_->add(delivery::make_webhook_sink(
+          dispatcher_->executor(),
+          delivery::webhook_options{cfg.delivery.webhook.url, cfg.delivery.webhook.secret, cfg.delivery.webhook.timeout},
+          clock_));
+
+    auto ao = aggregator_options_of(cfg);
+    ao.sinks = dispatcher_->sink_names();
+    ao.on_digest = [d = dispatcher_.get()] { d->notify(); };
+    aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));
+    dispatcher_->start();
     ioc_ = std::make_unique<asio::io_context>(static_cast<int>(threads_));
     server_ = std::make_unique<http::server>(*ioc_, *aggregator_, clock_, server_options_of(cfg));
     bound_ = server_->start();
@@ -91,7 +112,14 @@ class daemon {
     aggregator_.reset();
     server_.reset();
     ioc_.reset();  // destroys handlers that never ran; nothing calls the aggregator from here on
-    db_.reset();   // closes RocksDB
+    // The dispatcher finishes its current deliveries within what is left of
+    // shutdown_grace; what it abandons stays queued for the next start.
+    if (dispatcher_) {
+      const auto left = deadline_ - std::chrono::steady_clock::now();
+      dispatcher_->stop(std::max<duration>(std::chrono::duration_cast<duration>(left), std::chrono::seconds{1}));
+    }
+    dispatcher_.reset();
+    db_.reset();  // closes RocksDB
   }
 
   daemon(const daemon&) = delete;
@@ -173,6 +201,7 @@ class daemon {
   unsigned threads_;
   system_clock clock_;
   std::unique_ptr<storage::database> db_;
+  std::unique_ptr<delivery::dispatcher> dispatcher_;
   std::unique_ptr<aggregator> aggregator_;
   std::unique_ptr<asio::io_context> ioc_;
   std::unique_ptr<http::server> server_;

@@ -105,11 +105,12 @@ json to_json(const digest& d) {
 }
 
 std::string encode_group(const group& g) {
-  return json{{"v", storage_format_version},
-              {"cid", g.correlation_id},
-              {"first", to_nanos(g.first_received_at)},
-              {"n", notifications_to_json(g.notifications)}}
-      .dump();
+  json j{{"v", storage_format_version},
+         {"cid", g.correlation_id},
+         {"first", to_nanos(g.first_received_at)},
+         {"n", notifications_to_json(g.notifications)}};
+  if (g.due_at) j["due"] = to_nanos(*g.due_at);
+  return j.dump();
 }
 
 std::optional<group> decode_group(std::string_view bytes) {
@@ -122,7 +123,12 @@ std::optional<group> decode_group(std::string_view bytes) {
     return std::nullopt;
   auto list = notifications_from_json(*ns);
   if (!list) return std::nullopt;
-  return group{cid->get<std::string>(), from_nanos(first->get<std::int64_t>()), std::move(*list)};
+  std::optional<timestamp> due;
+  if (const auto d = j.find("due"); d != j.end()) {
+    if (!d->is_number_integer()) return std::nullopt;
+    due = from_nanos(d->get<std::int64_t>());
+  }
+  return group{cid->get<std::string>(), from_nanos(first->get<std::int64_t>()), std::move(*list), due};
 }
 
 std::string encode_digest(const digest& d) {

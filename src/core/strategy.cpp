@@ -20,7 +20,7 @@ digest complete(group g, completion_reason why, std::string digest_id, timestamp
 }
 
 outcome strategy(event ev, std::optional<group> state, const policy& p) {
-  group g = state ? std::move(*state) : group{ev.item.correlation_id, ev.received_at, {}};
+  group g = state ? std::move(*state) : group{ev.item.correlation_id, ev.received_at, {}, std::nullopt};
   const auto prio = ev.item.prio;
   g.notifications.push_back(std::move(ev.item));
 
@@ -33,5 +33,7 @@ outcome strategy(event ev, std::optional<group> state, const policy& p) {
   if (!why) return outcome{std::nullopt, std::move(g)};
   return outcome{complete(std::move(g), *why, std::move(ev.digest_id), ev.received_at, false), std::nullopt};
 }
+
+bool is_due(const group& g, timestamp now) { return g.due_at.has_value() && *g.due_at <= now; }
 
 }  // namespace rollup

@@ -1,4 +1,4 @@
-// GET /v1/digests, GET /v1/digests/{id} (SPEC §4.2).
+// GET /v1/digests, GET /v1/digests/{id}, POST /v1/digests/{id}/redeliver (SPEC §4.2, §5).
 #include "handler_support.hpp"
 #include "rollupd/core/codec.hpp"
 #include "rollupd/core/decode.hpp"
@@ -10,9 +10,28 @@ namespace rollup::http {
 namespace bhttp = boost::beast::http;
 using nlohmann::json;
 
+namespace {
+
+// The digest of SPEC §3 plus "Delivery": where it stands with each sink.
+json digest_json(const stored_digest& sd) {
+  json j = to_json(sd.d);
+  json delivery = json::object();
+  for (const auto& st : sd.deliveries) delivery[st.sink] = to_json(st);
+  j["Delivery"] = std::move(delivery);
+  return j;
+}
+
+}  // namespace
+
 void handle_get_digest(const services& s, handler_input in, respond done) {
-  s.agg.get_digest(in.params.at(0), detail::reply_with<digest>(std::move(done), [](const digest& d) {
-    return json_response(bhttp::status::ok, to_json(d));
+  s.agg.get_digest(in.params.at(0), detail::reply_with<stored_digest>(std::move(done), [](const stored_digest& d) {
+    return json_response(bhttp::status::ok, digest_json(d));
+  }));
+}
+
+void handle_redeliver(const services& s, handler_input in, respond done) {
+  s.agg.redeliver(in.params.at(0), detail::reply_with<std::size_t>(std::move(done), [](std::size_t n) {
+    return json_response(bhttp::status::accepted, json{{"Requeued", n}});
   }));
 }
 
@@ -30,10 +49,10 @@ void handle_list_digests(const services& s, handler_input in, respond done) {
   }
   const std::size_t n = *limit;
   s.agg.list_digests(std::move(email), in.tgt.param("after").value_or(""), n,
-                     detail::reply_with<std::vector<digest>>(std::move(done), [n](const std::vector<digest>& ds) {
+                     detail::reply_with<std::vector<stored_digest>>(std::move(done), [n](const std::vector<stored_digest>& ds) {
                        json list = json::array();
-                       for (const auto& d : ds) list.push_back(to_json(d));
-                       json next = ds.size() >= n && !ds.empty() ? json(ds.back().id) : json(nullptr);
+                       for (const auto& d : ds) list.push_back(digest_json(d));
+                       json next = ds.size() >= n && !ds.empty() ? json(ds.back().d.id) : json(nullptr);
                        return json_response(bhttp::status::ok,
                                             json{{"Digests", std::move(list)}, {"Next", std::move(next)}});
                      }));

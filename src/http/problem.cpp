@@ -21,6 +21,7 @@ bhttp::status status_of(errc code) {
     case errc::storage_unavailable: return bhttp::status::service_unavailable;
     case errc::draining: return bhttp::status::service_unavailable;
     case errc::overloaded: return bhttp::status::service_unavailable;
+    case errc::conflict: return bhttp::status::conflict;
   }
   return bhttp::status::internal_server_error;
 }
@@ -38,6 +39,7 @@ std::string_view slug_of(errc code) {
     case errc::storage_unavailable: return "storage-unavailable";
     case errc::draining: return "draining";
     case errc::overloaded: return "overloaded";
+    case errc::conflict: return "conflict";
   }
   return "internal-error";
 }
@@ -66,6 +68,7 @@ std::string_view title_of(errc code) {
     case errc::storage_unavailable: return "Storage unavailable";
     case errc::draining: return "Shutting down";
     case errc::overloaded: return "Too many connections";
+    case errc::conflict: return "Conflict";
   }
   return "Internal server error";
 }

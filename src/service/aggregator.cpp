@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "rollupd/service/id_generator.hpp"
 #include "rollupd/storage/database.hpp"
@@ -41,7 +42,8 @@ struct job {
   std::shared_ptr<ingest_state> request;  // set for an ingest part
   std::vector<std::pair<std::size_t, notification>> items;  // (index in request, item)
   std::optional<std::string> header_key;
-  aggregator::handler<digest> flush_done;  // set for a flush
+  aggregator::handler<digest> flush_done;  // set for a flush or a timeout
+  completion_reason why = completion_reason::flush;
 };
 
 struct user_queue {
@@ -52,8 +54,9 @@ struct user_queue {
 
 struct aggregator::impl {
   impl(storage::database& db, const time_source& clock, aggregator_options options)
-      : db_(db), clock_(clock), options_(std::move(options)), pool_(options_.storage_threads),
-        timer_strand_(boost::asio::make_strand(pool_)), prune_timer_(timer_strand_) {}
+      : db_(db), clock_(clock), options_(std::move(options)), started_at_(clock.now()),
+        pool_(options_.storage_threads), timer_strand_(boost::asio::make_strand(pool_)), prune_timer_(timer_strand_),
+        timeout_timer_(timer_strand_) {}
 
   // --- bookkeeping of work taken, so drain() can wait for it -------------
 
@@ -152,6 +155,7 @@ struct aggregator::impl {
     const auto now = clock_.now();
     std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
     std::vector<std::optional<result<digest>>> flush_out(batch.size());
+    bool emitted = false;
 
     auto failure = [&]() -> std::optional<error> {
       auto txn = db_.begin();
@@ -164,15 +168,18 @@ struct aggregator::impl {
       for (std::size_t j = 0; j < batch.size(); ++j) {
         auto& jb = batch[j];
         if (jb.flush_done) {
-          if (!state) {
+          const bool timeout = jb.why == completion_reason::timeout;
+          if (!state || (timeout && !is_due(*state, now))) {
             flush_out[j] = result<digest>(errc::not_found, "no open group for " + cid);
             continue;
           }
-          auto d = complete(std::move(*state), completion_reason::flush, ids_.next(now), now, false);
+          // Late: it fell due while the daemon was not running.
+          const bool late = timeout && *state->due_at < started_at_;
+          auto d = complete(std::move(*state), jb.why, ids_.next(now), now, late);
           state.reset();
-          if (auto r = txn->put_digest(d); !r) return r.err();
+          if (auto r = txn->put_digest(d, options_.sinks); !r) return r.err();
           flush_out[j] = result<digest>(std::move(d));
-          changed = true;
+          changed = emitted = true;
           continue;
         }
         for (auto& [index, item] : jb.items) {
@@ -189,18 +196,23 @@ struct aggregator::impl {
           auto out = strategy(event{std::move(item), now, ids_.next(now)}, std::move(state), options_.rules);
           state = std::move(out.state);
           changed = true;
-          if (out.emitted)
-            if (auto r = txn->put_digest(*out.emitted); !r) return r.err();
+          if (out.emitted) {
+            if (auto r = txn->put_digest(*out.emitted, options_.sinks); !r) return r.err();
+            emitted = true;
+          }
           ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(out.emitted)});
         }
       }
       if (changed) {
+        if (state && !state->due_at && options_.completion_timeout.count() > 0)
+          state->due_at = state->first_received_at + options_.completion_timeout;
         auto r = state ? txn->save_group(*state) : txn->delete_group(cid);
         if (!r) return r.err();
       }
       if (auto r = txn->commit(); !r) return r.err();
       return std::nullopt;
     }();
+    if (!failure && emitted && options_.on_digest) options_.on_digest();
 
     // Answers go out only after the commit (or the failure).
     return [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
@@ -239,25 +251,106 @@ struct aggregator::impl {
     prune_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       if (!take_work()) return;
-      (void)db_.prune_dedupe(clock_.now(), prune_batch);  // a failure is retried next round
+      // A failure is retried next round.
+      (void)db_.prune_dedupe(clock_.now(), prune_batch);
+      (void)db_.prune_digests(clock_.now() - options_.digest_retention, prune_batch);
       work_done();
       arm_prune();
     });
   }
 
+  bool draining() {
+    std::lock_guard lock(drain_mutex_);
+    return draining_;
+  }
+
+  void arm_timeouts(duration after) {
+    if (options_.completion_timeout.count() <= 0 || draining()) return;
+    timeout_timer_.expires_after(after);
+    timeout_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      expire_due_now([this](const result<std::size_t>&) {
+        boost::asio::post(timer_strand_, [this] { arm_timeouts(options_.timeout_tick); });
+      });
+    });
+  }
+
+  // Finds the due groups (cost in proportion to them: the deadline index is
+  // ordered by due time) and queues a timeout job behind each user's strand.
+  void expire_due_now(handler<std::size_t> done) {
+    if (!take_work()) return done(draining_error());
+    auto due = db_.due_groups(clock_.now(), max_items_per_transaction);
+    if (!due) return release_then_done(std::move(done), result<std::size_t>(due.err()));
+    std::vector<std::string> fresh;
+    {
+      std::lock_guard lock(expiring_mutex_);
+      for (auto& cid : *due)
+        if (expiring_.insert(cid).second) fresh.push_back(std::move(cid));
+    }
+    if (fresh.empty()) return release_then_done(std::move(done), result<std::size_t>(std::size_t{0}));
+
+    struct tally {
+      std::mutex mutex;
+      std::size_t left = 0, emitted = 0;
+      handler<std::size_t> done;
+    };
+    auto t = std::make_shared<tally>();
+    t->left = fresh.size();
+    t->done = std::move(done);
+    for (auto& cid : fresh) {
+      if (!take_work()) {  // draining began: count it as not emitted
+        std::lock_guard lock(t->mutex);
+        --t->left;
+        continue;
+      }
+      auto on_done = [this, t, cid](result<digest> r) {
+        {
+          std::lock_guard lock(expiring_mutex_);
+          expiring_.erase(cid);
+        }
+        bool last = false;
+        {
+          std::lock_guard lock(t->mutex);
+          if (r) ++t->emitted;
+          last = --t->left == 0;
+        }
+        if (last) t->done(t->emitted);
+      };
+      enqueue(cid, job{nullptr, {}, std::nullopt, std::move(on_done), completion_reason::timeout});
+    }
+    bool none_left = false;
+    {
+      std::lock_guard lock(t->mutex);
+      none_left = t->left == 0;
+    }
+    if (none_left) t->done(t->emitted);
+    work_done();
+  }
+
+  // A group's due time is fixed when it opens; with completion_timeout 0
+  // (timeouts off) no group is due.
   group_summary summarize(const group& g) const {
-    std::optional<timestamp> due;
-    if (options_.completion_timeout.count() > 0) due = g.first_received_at + options_.completion_timeout;
+    const auto due = options_.completion_timeout.count() > 0 ? g.due_at : std::nullopt;
     return group_summary{g.correlation_id, g.notifications.size(), g.first_received_at, due};
+  }
+
+  result<stored_digest> with_deliveries(digest d) {
+    auto states = db_.read_deliveries(d.id);
+    if (!states) return states.err();
+    return stored_digest{std::move(d), std::move(*states)};
   }
 
   storage::database& db_;
   const time_source& clock_;
   aggregator_options options_;
+  timestamp started_at_;
   id_generator ids_;
   boost::asio::thread_pool pool_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> timer_strand_;
   boost::asio::steady_timer prune_timer_;
+  boost::asio::steady_timer timeout_timer_;
+  std::mutex expiring_mutex_;
+  std::unordered_set<std::string> expiring_;  // users with a timeout job queued
   std::array<shard, shard_count> shards_;
 
   std::mutex drain_mutex_;
@@ -268,7 +361,10 @@ struct aggregator::impl {
 
 aggregator::aggregator(storage::database& db, const time_source& clock, aggregator_options options)
     : impl_(std::make_unique<impl>(db, clock, std::move(options))) {
-  boost::asio::post(impl_->timer_strand_, [this] { impl_->arm_prune(); });
+  boost::asio::post(impl_->timer_strand_, [this] {
+    impl_->arm_prune();
+    impl_->arm_timeouts(duration{0});  // at once: groups that fell due while we were down
+  });
 }
 
 aggregator::~aggregator() {
@@ -286,7 +382,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
   for (std::size_t i = 0; i < request.items.size(); ++i) {
     auto& item = request.items[i];
     auto [it, fresh] = part_of.try_emplace(item.correlation_id, parts.size());
-    if (fresh) parts.emplace_back(item.correlation_id, job{nullptr, {}, request.idempotency_key, {}});
+    if (fresh) parts.emplace_back(item.correlation_id, job{nullptr, {}, request.idempotency_key, {}, {}});
     parts[it->second].second.items.emplace_back(i, std::move(item));
   }
   auto st = std::make_shared<ingest_state>();
@@ -304,7 +400,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
 void aggregator::flush(std::string correlation_id, handler<digest> done) {
   if (!impl_->take_work())
     return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
-  impl_->enqueue(correlation_id, job{nullptr, {}, std::nullopt, std::move(done)});
+  impl_->enqueue(correlation_id, job{nullptr, {}, std::nullopt, std::move(done), completion_reason::flush});
 }
 
 void aggregator::get_group(std::string cid, handler<group_view> done) {
@@ -327,20 +423,45 @@ void aggregator::list_groups(std::string after, std::size_t limit, handler<std::
   });
 }
 
-void aggregator::get_digest(std::string id, handler<digest> done) {
-  impl_->run_read(std::move(done), [this, id = std::move(id)]() -> result<digest> {
+void aggregator::get_digest(std::string id, handler<stored_digest> done) {
+  impl_->run_read(std::move(done), [this, id = std::move(id)]() -> result<stored_digest> {
     auto d = impl_->db_.read_digest(id);
     if (!d) return d.err();
-    if (!*d) return result<digest>(errc::not_found, "no digest with Id " + id);
-    return std::move(**d);
+    if (!*d) return result<stored_digest>(errc::not_found, "no digest with Id " + id);
+    return impl_->with_deliveries(std::move(**d));
   });
 }
 
 void aggregator::list_digests(std::optional<std::string> email, std::string after, std::size_t limit,
-                              handler<std::vector<digest>> done) {
-  impl_->run_read(std::move(done), [this, email = std::move(email), after = std::move(after), limit] {
-    return impl_->db_.list_digests(email, after, limit);
+                              handler<std::vector<stored_digest>> done) {
+  impl_->run_read(std::move(done), [this, email = std::move(email), after = std::move(after),
+                                    limit]() -> result<std::vector<stored_digest>> {
+    auto list = impl_->db_.list_digests(email, after, limit);
+    if (!list) return list.err();
+    std::vector<stored_digest> out;
+    out.reserve(list->size());
+    for (auto& d : *list) {
+      auto sd = impl_->with_deliveries(std::move(d));
+      if (!sd) return sd.err();
+      out.push_back(std::move(*sd));
+    }
+    return out;
   });
+}
+
+void aggregator::redeliver(std::string id, handler<std::size_t> done) {
+  impl_->run_read(std::move(done), [this, id = std::move(id)]() -> result<std::size_t> {
+    auto n = impl_->db_.redeliver(id, impl_->clock_.now());
+    if (!n) return n.err();
+    if (*n == 0)
+      return result<std::size_t>(errc::conflict, "digest " + id + " has no dead-lettered delivery to send again");
+    if (impl_->options_.on_digest) impl_->options_.on_digest();
+    return n;
+  });
+}
+
+void aggregator::expire_due(handler<std::size_t> done) {
+  boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable { impl_->expire_due_now(std::move(done)); });
 }
 
 void aggregator::check_ready(handler<ok_t> done) {
@@ -361,7 +482,10 @@ void aggregator::drain() {
     std::lock_guard lock(impl_->drain_mutex_);
     impl_->draining_ = true;
   }
-  boost::asio::post(impl_->timer_strand_, [this] { impl_->prune_timer_.cancel(); });
+  boost::asio::post(impl_->timer_strand_, [this] {
+    impl_->prune_timer_.cancel();
+    impl_->timeout_timer_.cancel();
+  });
   std::unique_lock lock(impl_->drain_mutex_);
   impl_->drain_cv_.wait(lock, [this] { return impl_->outstanding_ == 0; });
 }

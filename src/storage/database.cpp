@@ -4,8 +4,10 @@
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
+#include <unordered_map>
 #include <stdexcept>
 
 #include "rollupd/core/codec.hpp"
@@ -14,9 +16,11 @@ namespace rollup::storage {
 namespace {
 
 // Column family order is fixed: the index is the family's handle slot.
-enum cf : std::size_t { groups, deadlines, dedupe, dedupe_expiry, outbox, digests, digests_by_email, meta, cf_count };
-constexpr std::array<const char*, cf_count> cf_names{
-    "groups", "deadlines", "dedupe", "dedupe_expiry", "outbox", "digests", "digests_by_email", "meta"};
+enum cf : std::size_t {
+  groups, deadlines, dedupe, dedupe_expiry, outbox, digests, digests_by_email, deliveries, meta, cf_count
+};
+constexpr std::array<const char*, cf_count> cf_names{"groups",  "deadlines",        "dedupe",     "dedupe_expiry", "outbox",
+                                                     "digests", "digests_by_email", "deliveries", "meta"};
 
 constexpr const char* format_key = "format_version";
 
@@ -63,6 +67,30 @@ std::optional<timestamp> decode_expiry(std::string_view bytes) {
   return from_nanos(it->get<std::int64_t>());
 }
 
+std::string deadline_key(timestamp due, const std::string& cid) { return be64(ordered(due)) + cid; }
+
+std::string encode_outbox(const outbox_entry& e) {
+  return nlohmann::json{{"v", storage_format_version},
+                        {"email", e.email},
+                        {"attempts", e.attempts},
+                        {"next", to_nanos(e.next_attempt_at)}}
+      .dump();
+}
+
+std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view bytes) {
+  const auto j = nlohmann::json::parse(bytes, nullptr, false);
+  if (!current_version(j)) return std::nullopt;
+  const auto sep = key.find('\0');
+  const auto email = j.find("email");
+  const auto attempts = j.find("attempts");
+  const auto next = j.find("next");
+  if (sep == std::string_view::npos || email == j.end() || !email->is_string() || attempts == j.end() ||
+      !attempts->is_number_integer() || next == j.end() || !next->is_number_integer())
+    return std::nullopt;
+  return outbox_entry{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), email->get<std::string>(),
+                      static_cast<int>(attempts->get<std::int64_t>()), from_nanos(next->get<std::int64_t>())};
+}
+
 class rocksdb_transaction final : public transaction {
  public:
   rocksdb_transaction(std::unique_ptr<rocksdb::Transaction> txn,
@@ -76,18 +104,22 @@ class rocksdb_transaction final : public transaction {
   result<std::optional<group>> load_group(const std::string& cid) override {
     std::string value;
     const auto s = txn_->GetForUpdate(read_options_, cfs_[groups], cid, &value);
+    loaded_due_[cid] = std::nullopt;
     if (s.IsNotFound()) return std::optional<group>{};
     if (!s.ok()) return storage_error(s, "read an open group");
     auto g = decode_group(value);
     if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
+    loaded_due_[cid] = g->due_at;
     return std::optional<group>{std::move(*g)};
   }
 
   result<ok_t> save_group(const group& g) override {
+    if (auto r = move_deadline(g.correlation_id, g.due_at); !r) return r;
     return check(txn_->Put(cfs_[groups], g.correlation_id, encode_group(g)), "write an open group");
   }
 
   result<ok_t> delete_group(const std::string& cid) override {
+    if (auto r = move_deadline(cid, std::nullopt); !r) return r;
     return check(txn_->Delete(cfs_[groups], cid), "delete an open group");
   }
 
@@ -107,11 +139,20 @@ class rocksdb_transaction final : public transaction {
     return check(txn_->Put(cfs_[dedupe_expiry], be64(ordered(expires_at)) + k, ""), "index an idempotency record");
   }
 
-  result<ok_t> put_digest(const digest& d) override {
+  result<ok_t> put_digest(const digest& d, const std::vector<std::string>& sinks) override {
     if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
     if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r)
       return r;
-    return check(txn_->Put(cfs_[outbox], d.id, ""), "queue a digest for delivery");
+    for (const auto& sink : sinks) {
+      const outbox_entry e{sink, d.id, d.email, 0, d.emitted_at};
+      if (auto r = check(txn_->Put(cfs_[outbox], pair_key(sink, d.id), encode_outbox(e)), "queue a digest"); !r)
+        return r;
+      const delivery_state st{sink, delivery_status::pending, 0, "", d.emitted_at, std::nullopt};
+      if (auto r = check(txn_->Put(cfs_[deliveries], pair_key(d.id, sink), encode_delivery(st)), "queue a digest");
+          !r)
+        return r;
+    }
+    return ok_t{};
   }
 
   result<ok_t> commit() override {
@@ -125,9 +166,24 @@ class rocksdb_transaction final : public transaction {
     return storage_error(s, what);
   }
 
+  // Keeps the deadline index in step: the entry of the group as loaded goes,
+  // the entry for `due` comes.
+  result<ok_t> move_deadline(const std::string& cid, const std::optional<timestamp>& due) {
+    const auto it = loaded_due_.find(cid);
+    const std::optional<timestamp> old = it == loaded_due_.end() ? std::nullopt : it->second;
+    if (old == due) return ok_t{};
+    if (old)
+      if (auto r = check(txn_->Delete(cfs_[deadlines], deadline_key(*old, cid)), "update a deadline"); !r) return r;
+    if (due)
+      if (auto r = check(txn_->Put(cfs_[deadlines], deadline_key(*due, cid), ""), "write a deadline"); !r) return r;
+    loaded_due_[cid] = due;
+    return ok_t{};
+  }
+
   std::unique_ptr<rocksdb::Transaction> txn_;
   const std::array<rocksdb::ColumnFamilyHandle*, cf_count>& cfs_;
   rocksdb::ReadOptions read_options_;
+  std::unordered_map<std::string, std::optional<timestamp>> loaded_due_;
   bool done_ = false;
 };
 
@@ -248,6 +304,129 @@ class rocksdb_database final : public database {
     return n;
   }
 
+  result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) override {
+    std::vector<std::string> out;
+    const auto bound = be64(ordered(now) + 1);
+    rocksdb::Slice upper(bound);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[deadlines]));
+    for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next())
+      out.push_back(it->key().ToString().substr(8));
+    if (!it->status().ok()) return storage_error(it->status(), "read the deadline index");
+    return out;
+  }
+
+  result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit) override {
+    std::vector<outbox_entry> out;
+    const std::string prefix = sink + '\0';
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[outbox]));
+    for (it->Seek(prefix); it->Valid() && out.size() < limit; it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (key.substr(0, prefix.size()) != prefix) break;
+      auto e = decode_outbox(key, it->value().ToStringView());
+      if (!e) return error{errc::storage_unavailable, "an outbox entry is unreadable: " + std::string(key), {}};
+      out.push_back(std::move(*e));
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "read the outbox");
+    return out;
+  }
+
+  result<ok_t> record_failure(const outbox_entry& e, const std::string& error_text) override {
+    return update_delivery(e, [&](rocksdb::Transaction& txn, delivery_state& st) {
+      st.status = delivery_status::pending;
+      st.attempts = e.attempts;
+      st.last_error = error_text;
+      st.next_attempt_at = e.next_attempt_at;
+      return txn.Put(cfs_[outbox], pair_key(e.sink, e.digest_id), encode_outbox(e));
+    });
+  }
+
+  result<ok_t> retire(const outbox_entry& e, timestamp delivered_at) override {
+    return update_delivery(e, [&](rocksdb::Transaction& txn, delivery_state& st) {
+      st.status = delivery_status::delivered;
+      st.attempts = e.attempts;
+      st.next_attempt_at.reset();
+      st.delivered_at = delivered_at;
+      return txn.Delete(cfs_[outbox], pair_key(e.sink, e.digest_id));
+    });
+  }
+
+  result<ok_t> dead_letter(const outbox_entry& e, const std::string& error_text) override {
+    return update_delivery(e, [&](rocksdb::Transaction& txn, delivery_state& st) {
+      st.status = delivery_status::dead;
+      st.attempts = e.attempts;
+      st.last_error = error_text;
+      st.next_attempt_at.reset();
+      return txn.Delete(cfs_[outbox], pair_key(e.sink, e.digest_id));
+    });
+  }
+
+  result<std::size_t> redeliver(const std::string& digest_id, timestamp now) override {
+    auto d = read_digest(digest_id);
+    if (!d) return d.err();
+    if (!*d) return error{errc::not_found, "no digest with Id " + digest_id, {}};
+    auto states = read_deliveries(digest_id);
+    if (!states) return states.err();
+    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
+    std::size_t n = 0;
+    auto s = rocksdb::Status::OK();
+    for (auto& st : *states) {
+      if (st.status != delivery_status::dead) continue;
+      const outbox_entry e{st.sink, digest_id, (*d)->email, 0, now};
+      st.status = delivery_status::pending;
+      st.attempts = 0;
+      st.next_attempt_at = now;
+      s = txn->Put(cfs_[outbox], pair_key(st.sink, digest_id), encode_outbox(e));
+      if (s.ok()) s = txn->Put(cfs_[deliveries], pair_key(digest_id, st.sink), encode_delivery(st));
+      if (!s.ok()) break;
+      ++n;
+    }
+    if (s.ok()) s = txn->Commit();
+    if (!s.ok()) return storage_error(s, "queue a digest again");
+    return n;
+  }
+
+  result<std::vector<delivery_state>> read_deliveries(const std::string& digest_id) override {
+    std::vector<delivery_state> out;
+    const std::string prefix = digest_id + '\0';
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[deliveries]));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (key.substr(0, prefix.size()) != prefix) break;
+      auto st = decode_delivery(it->value().ToStringView());
+      if (!st) return error{errc::storage_unavailable, "a delivery state of " + digest_id + " is unreadable", {}};
+      out.push_back(std::move(*st));
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "read delivery states");
+    return out;
+  }
+
+  result<std::size_t> prune_digests(timestamp cutoff, std::size_t max) override {
+    std::size_t pruned = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[digests]));
+    for (it->SeekToFirst(); it->Valid() && pruned < max; it->Next()) {
+      const auto d = decode_digest(it->value().ToStringView());
+      if (!d) continue;  // unreadable: keep it for a person to look at
+      if (d->emitted_at >= cutoff) break;  // Ids are time-ordered: the rest is younger
+      auto states = read_deliveries(d->id);
+      if (!states) return states.err();
+      const bool done = std::all_of(states->begin(), states->end(),
+                                    [](const delivery_state& st) { return st.status == delivery_status::delivered; });
+      if (!done) continue;
+      std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
+      auto s = txn->Delete(cfs_[digests], d->id);
+      if (s.ok()) s = txn->Delete(cfs_[digests_by_email], pair_key(d->email, d->id));
+      for (const auto& st : *states)
+        if (s.ok()) s = txn->Delete(cfs_[deliveries], pair_key(d->id, st.sink));
+      if (s.ok()) s = txn->Commit();
+      if (!s.ok()) return storage_error(s, "prune digests");
+      ++pruned;
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "prune digests");
+    return pruned;
+  }
+
   result<std::size_t> prune_dedupe(timestamp now, std::size_t max) override {
     std::size_t pruned = 0;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[dedupe_expiry]));
@@ -299,6 +478,27 @@ class rocksdb_database final : public database {
     } else if (value != mine) {
       throw std::runtime_error("the database has format version " + value + "; this release reads version " + mine);
     }
+  }
+
+  // Reads the delivery state of `e`, lets `change` edit it and the outbox in
+  // one transaction, and writes the state back.
+  template <class Change>
+  result<ok_t> update_delivery(const outbox_entry& e, Change change) {
+    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
+    const auto key = pair_key(e.digest_id, e.sink);
+    std::string value;
+    auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[deliveries], key, &value);
+    delivery_state st{e.sink, delivery_status::pending, 0, "", std::nullopt, std::nullopt};
+    if (s.ok()) {
+      if (auto old = decode_delivery(value)) st = std::move(*old);
+    } else if (!s.IsNotFound()) {
+      return storage_error(s, "read a delivery state");
+    }
+    s = change(*txn, st);
+    if (s.ok()) s = txn->Put(cfs_[deliveries], key, encode_delivery(st));
+    if (s.ok()) s = txn->Commit();
+    if (!s.ok()) return storage_error(s, "record a delivery");
+    return ok_t{};
   }
 
   std::unique_ptr<rocksdb::TransactionDB> db_;

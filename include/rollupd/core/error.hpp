@@ -22,6 +22,7 @@ enum class errc {
   storage_unavailable,   // RocksDB refused the write or read
   draining,              // shutting down, try another instance or later
   overloaded,            // connection cap reached
+  conflict,              // the request does not fit the resource's state
 };
 
 // One broken rule of SPEC §1: which element (-1 for a single object), which

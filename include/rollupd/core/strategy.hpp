@@ -22,6 +22,9 @@ struct group {
   std::string correlation_id;
   timestamp first_received_at;
   std::vector<notification> notifications;
+  // When the group completes by timeout (rule 3); set by the service when
+  // the group opens, empty when completion_timeout is 0. The strategy keeps it.
+  std::optional<timestamp> due_at;
 };
 
 enum class completion_reason { priority, count, timeout, flush };
@@ -54,6 +57,9 @@ struct outcome {
 // Appends the event to `state` (or starts a group), then completes it by
 // rule 1 (priority) or rule 2 (count), checked in that order.
 outcome strategy(event ev, std::optional<group> state, const policy& p);
+
+// Rule 3: the group is due at `now`.
+bool is_due(const group& g, timestamp now);
 
 // Completes an open group outside the request path (timeout, flush).
 digest complete(group g, completion_reason why, std::string digest_id, timestamp emitted_at, bool late);

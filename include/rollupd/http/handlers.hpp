@@ -17,6 +17,7 @@ void handle_flush(const services& s, handler_input in, respond done);           
 // digests.cpp
 void handle_get_digest(const services& s, handler_input in, respond done);    // GET /v1/digests/{id}
 void handle_list_digests(const services& s, handler_input in, respond done);  // GET /v1/digests
+void handle_redeliver(const services& s, handler_input in, respond done);     // POST /v1/digests/{id}/redeliver
 
 // health.cpp
 void handle_livez(const services& s, handler_input in, respond done);   // GET /livez

@@ -11,12 +11,14 @@
 // in the order ingest() was called; different IDs proceed in parallel.
 
 #include <cstddef>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "rollupd/core/delivery_state.hpp"
 #include "rollupd/core/error.hpp"
 #include "rollupd/core/strategy.hpp"
 #include "rollupd/core/time.hpp"
@@ -29,7 +31,11 @@ struct aggregator_options {
   policy rules;
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
+  duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
   std::size_t storage_threads = 8;  // threads that run transactions (they block on fsync)
+  duration timeout_tick = std::chrono::seconds{1};  // how often due groups are looked for
+  std::vector<std::string> sinks{"log"};  // every digest is queued for each of these
+  std::function<void()> on_digest;        // called after a commit that queued digests (wakes the dispatcher)
 };
 
 struct ingest_request {
@@ -57,6 +63,12 @@ struct group_view {
   std::vector<notification> notifications;
 };
 
+// A digest with where it stands with each sink.
+struct stored_digest {
+  digest d;
+  std::vector<delivery_state> deliveries;
+};
+
 class aggregator {
  public:
   template <class T>
@@ -81,11 +93,20 @@ class aggregator {
   // Open groups ordered by correlation ID, strictly after `after`.
   void list_groups(std::string after, std::size_t limit, handler<std::vector<group_summary>> done);
 
-  void get_digest(std::string id, handler<digest> done);  // not_found
+  void get_digest(std::string id, handler<stored_digest> done);  // not_found
   // Recent digests newest first; `email` filters by correlation ID; `after`
   // is the last Id of the previous page (empty for the first page).
   void list_digests(std::optional<std::string> email, std::string after, std::size_t limit,
-                    handler<std::vector<digest>> done);
+                    handler<std::vector<stored_digest>> done);
+  // Queues a dead-lettered digest for delivery again; answers how many sinks
+  // it was queued for. Errors: not_found, conflict (nothing is dead).
+  void redeliver(std::string id, handler<std::size_t> done);
+
+  // SPEC §2 rule 3: completes every group due now with reason "timeout",
+  // each through its user's strand; answers how many digests it emitted.
+  // A timer calls this every timeout_tick (and once at start, which emits
+  // the groups that fell due while the daemon was down, marked Late).
+  void expire_due(handler<std::size_t> done);
 
   // Storage open and writable (a small write to the metadata family).
   void check_ready(handler<ok_t> done);

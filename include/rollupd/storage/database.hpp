@@ -4,13 +4,14 @@
 // transactions are wrapped here.
 //
 // Column families:
-//   groups           correlation ID -> open group
-//   deadlines        reserved for the completion-timeout index (issue 3)
+//   groups           correlation ID -> open group (with its due time)
+//   deadlines        be64(due ns) correlation ID -> "" (completion-timeout index)
 //   dedupe           correlation ID \0 key -> expiry of the idempotency record
 //   dedupe_expiry    be64(expiry ns) correlation ID \0 key -> "" (pruning index)
-//   outbox           digest Id -> "" (to be delivered)
+//   outbox           sink \0 digest Id -> outbox entry (pending deliveries only)
 //   digests          digest Id -> digest (Ids are time-ordered)
 //   digests_by_email correlation ID \0 digest Id -> ""
+//   deliveries       digest Id \0 sink -> delivery state (what the API shows)
 //   meta             small facts about the database itself (format version)
 //
 // Thread-safety: database is safe to use from many threads; a transaction
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "rollupd/core/delivery_state.hpp"
 #include "rollupd/core/error.hpp"
 #include "rollupd/core/strategy.hpp"
 #include "rollupd/core/time.hpp"
@@ -35,6 +37,15 @@ struct database_options {
   std::chrono::milliseconds lock_timeout{2000};  // how long a transaction waits for a row lock
 };
 
+// A digest waiting for one sink.
+struct outbox_entry {
+  std::string sink;
+  std::string digest_id;
+  std::string email;  // correlation ID: deliveries are ordered per user
+  int attempts = 0;
+  timestamp next_attempt_at;
+};
+
 // One load–strategy–save cycle. Every change goes into one RocksDB
 // transaction and becomes visible only at commit(); a transaction destroyed
 // without commit() leaves nothing behind. Errors: storage_unavailable.
@@ -44,6 +55,8 @@ class transaction {
 
   // Reads the open group and locks it until commit or rollback.
   virtual result<std::optional<group>> load_group(const std::string& correlation_id) = 0;
+  // Writes the group and keeps the deadline index in step with its due_at.
+  // Call load_group for the same ID first in this transaction.
   virtual result<ok_t> save_group(const group& g) = 0;
   virtual result<ok_t> delete_group(const std::string& correlation_id) = 0;
 
@@ -51,8 +64,8 @@ class transaction {
   virtual result<bool> seen(const std::string& correlation_id, const std::string& key, timestamp now) = 0;
   virtual result<ok_t> remember(const std::string& correlation_id, const std::string& key, timestamp expires_at) = 0;
 
-  // Stores the digest and queues it in the outbox.
-  virtual result<ok_t> put_digest(const digest& d) = 0;
+  // Stores the digest and queues it in the outbox of every sink named.
+  virtual result<ok_t> put_digest(const digest& d, const std::vector<std::string>& sinks) = 0;
 
   virtual result<ok_t> commit() = 0;
 };
@@ -76,6 +89,27 @@ class database {
   virtual result<std::vector<digest>> list_digests(const std::optional<std::string>& correlation_id,
                                                    const std::string& after, std::size_t limit) = 0;
   virtual result<std::size_t> count_outbox() = 0;
+
+  // Correlation IDs of groups due at or before `now`, earliest first. Costs
+  // time in proportion to the due groups, not to all groups.
+  virtual result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) = 0;
+
+  // --- delivery (SPEC §5) ---
+  // Pending entries of one sink in digest Id order (oldest first).
+  virtual result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit) = 0;
+  // A failed attempt: the entry stays, with its new count and next time.
+  virtual result<ok_t> record_failure(const outbox_entry& e, const std::string& error) = 0;
+  // The sink confirmed: the entry is retired.
+  virtual result<ok_t> retire(const outbox_entry& e, timestamp delivered_at) = 0;
+  // Out of attempts: the entry leaves the outbox, marked dead.
+  virtual result<ok_t> dead_letter(const outbox_entry& e, const std::string& error) = 0;
+  // Queues every dead-lettered delivery of the digest again (attempts reset).
+  // Returns how many; not_found for an unknown digest.
+  virtual result<std::size_t> redeliver(const std::string& digest_id, timestamp now) = 0;
+  virtual result<std::vector<delivery_state>> read_deliveries(const std::string& digest_id) = 0;
+  // Deletes up to `max` digests emitted before `cutoff` whose every delivery
+  // is done (delivered); dead-lettered and pending ones are kept.
+  virtual result<std::size_t> prune_digests(timestamp cutoff, std::size_t max) = 0;
 
   // Deletes up to `max` idempotency records that expired at or before `now`;
   // returns how many.

@@ -76,9 +76,12 @@ TEST_F(aggregator_test, ThreeLowNotificationsGiveOneDigestOfThree) {
   EXPECT_EQ(third.emitted->notifications[2].text, "3");
 
   // The digest committed with the cycle; the group is gone.
-  auto stored = wait<digest>([&](auto done) { agg_->get_digest(third.emitted->id, std::move(done)); });
+  auto stored = wait<stored_digest>([&](auto done) { agg_->get_digest(third.emitted->id, std::move(done)); });
   ASSERT_TRUE(stored);
-  EXPECT_EQ(stored->notifications.size(), 3U);
+  EXPECT_EQ(stored->d.notifications.size(), 3U);
+  ASSERT_EQ(stored->deliveries.size(), 1U);
+  EXPECT_EQ(stored->deliveries[0].sink, "log");
+  EXPECT_EQ(stored->deliveries[0].status, delivery_status::pending);
   auto g = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
   ASSERT_FALSE(g);
   EXPECT_EQ(g.err().code, errc::not_found);
@@ -122,7 +125,9 @@ TEST_F(aggregator_test, DuplicateIdChangesNothing) {
 }
 
 TEST_F(aggregator_test, IdempotencyHeaderKeyAndWindow) {
-  start(aggregator_options{policy{}, 10min, 1h, 4});
+  aggregator_options o;
+  o.dedupe_window = 1h;
+  start(o);
   EXPECT_FALSE(one(make("a@x.io", "1"), "hdr").duplicate);
   EXPECT_TRUE(one(make("a@x.io", "1"), "hdr").duplicate);
   clock_.advance(2h);  // past the dedupe window
@@ -158,7 +163,9 @@ TEST_F(aggregator_test, GroupViewShowsDueTime) {
   ASSERT_TRUE(g->summary.due_at);
   EXPECT_EQ(*g->summary.due_at, clock_.now() + 10min);
 
-  start(aggregator_options{policy{}, 0ns, 24h, 4});
+  aggregator_options never_due;
+  never_due.completion_timeout = 0ns;
+  start(never_due);
   auto never = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
   ASSERT_TRUE(never);
   EXPECT_FALSE(never->summary.due_at);
@@ -232,11 +239,11 @@ TEST_F(aggregator_test, ListsGroupsAndDigests) {
   ASSERT_TRUE(groups);
   ASSERT_EQ(groups->size(), 2U);
   EXPECT_EQ((*groups)[0].email, "a@x.io");
-  auto digests = wait<std::vector<digest>>(
+  auto digests = wait<std::vector<stored_digest>>(
       [&](auto done) { agg_->list_digests(std::string("c@x.io"), "", 10, std::move(done)); });
   ASSERT_TRUE(digests);
   ASSERT_EQ(digests->size(), 1U);
-  EXPECT_EQ((*digests)[0].reason, completion_reason::priority);
+  EXPECT_EQ((*digests)[0].d.reason, completion_reason::priority);
 }
 
 TEST_F(aggregator_test, DrainRefusesNewWork) {
@@ -252,6 +259,111 @@ TEST_F(aggregator_test, DrainRefusesNewWork) {
 TEST_F(aggregator_test, ReadyWhenStorageIsWritable) {
   auto ready = wait<ok_t>([&](auto done) { agg_->check_ready(std::move(done)); });
   EXPECT_TRUE(ready);
+}
+
+}  // namespace
+}  // namespace rollup
+
+namespace rollup {
+namespace {
+
+using namespace std::chrono_literals;
+
+class timeout_test : public ::testing::Test {
+ protected:
+  void start() {
+    agg_.reset();
+    db_.reset();
+    db_ = storage::database::open({dir_.str(), false, 2000ms});
+    aggregator_options o;
+    o.completion_timeout = 10min;
+    o.timeout_tick = 1h;  // the test calls expire_due itself (the first look runs at start)
+    agg_ = std::make_unique<aggregator>(*db_, clock_, o);
+  }
+  void post(const std::string& email, const std::string& text) {
+    notification n;
+    n.email = n.correlation_id = email;
+    n.text = text;
+    n.time = clock_.now();
+    auto r = wait<std::vector<ingest_result>>(
+        [&](auto done) { agg_->ingest(ingest_request{{n}, std::nullopt}, std::move(done)); });
+    ASSERT_TRUE(r);
+  }
+  std::size_t expire() {
+    auto r = wait<std::size_t>([&](auto done) { agg_->expire_due(std::move(done)); });
+    EXPECT_TRUE(r);
+    return r ? *r : 0;
+  }
+  std::vector<stored_digest> digests() {
+    auto r = wait<std::vector<stored_digest>>(
+        [&](auto done) { agg_->list_digests(std::nullopt, "", 100, std::move(done)); });
+    EXPECT_TRUE(r);
+    return r ? *r : std::vector<stored_digest>{};
+  }
+
+  testing::temp_dir dir_;
+  testing::fake_clock clock_;
+  std::unique_ptr<storage::database> db_;
+  std::unique_ptr<aggregator> agg_;
+};
+
+TEST_F(timeout_test, GroupCompletesWhenDueAndNotBefore) {
+  start();
+  post("a@x.io", "1");
+  clock_.advance(5min);
+  post("b@x.io", "1");
+  clock_.advance(4min);
+  EXPECT_EQ(expire(), 0U);  // a is due at 10 min
+  clock_.advance(1min);
+  EXPECT_EQ(expire(), 1U);  // a, not b
+  auto ds = digests();
+  ASSERT_EQ(ds.size(), 1U);
+  EXPECT_EQ(ds[0].d.email, "a@x.io");
+  EXPECT_EQ(ds[0].d.reason, completion_reason::timeout);
+  EXPECT_FALSE(ds[0].d.late);
+  EXPECT_EQ(expire(), 0U);  // emitted once
+  clock_.advance(5min);
+  EXPECT_EQ(expire(), 1U);  // now b
+}
+
+TEST_F(timeout_test, DueTimeIsSetByTheFirstNotificationOnly) {
+  start();
+  post("a@x.io", "1");
+  clock_.advance(8min);
+  post("a@x.io", "2");
+  clock_.advance(2min);
+  EXPECT_EQ(expire(), 1U);
+  auto ds = digests();
+  ASSERT_EQ(ds.size(), 1U);
+  EXPECT_EQ(ds[0].d.notifications.size(), 2U);
+}
+
+TEST_F(timeout_test, CompletedGroupLeavesNoDeadline) {
+  start();
+  post("a@x.io", "1");
+  post("a@x.io", "2");
+  post("a@x.io", "3");  // completes by count
+  clock_.advance(1h);
+  EXPECT_EQ(expire(), 0U);
+  auto due = db_->due_groups(clock_.now(), 10);
+  ASSERT_TRUE(due);
+  EXPECT_TRUE(due->empty());
+}
+
+TEST_F(timeout_test, GroupThatFellDueWhileDownIsEmittedAtStartMarkedLate) {
+  start();
+  post("a@x.io", "1");
+  agg_.reset();  // the daemon stops
+  clock_.advance(1h);
+  start();  // looks for due groups at once
+  std::vector<stored_digest> ds;
+  for (int i = 0; i < 500 && ds.empty(); ++i) {
+    ds = digests();
+    if (ds.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(ds.size(), 1U);
+  EXPECT_TRUE(ds[0].d.late);
+  EXPECT_EQ(ds[0].d.reason, completion_reason::timeout);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ notification make(const std::string& email, const std::string& text) {
 }
 
 group make_group(const std::string& email, std::size_t n) {
-  group g{email, *parse_rfc3339("2026-01-01T00:00:00Z"), {}};
+  group g{email, *parse_rfc3339("2026-01-01T00:00:00Z"), {}, std::nullopt};
   for (std::size_t i = 0; i < n; ++i) g.notifications.push_back(make(email, "n" + std::to_string(i)));
   return g;
 }
@@ -57,7 +57,7 @@ TEST_F(database_test, ReopenedDatabaseStillHasOpenGroupsAndDigests) {
     auto db = open();
     auto txn = db->begin();
     ASSERT_TRUE(txn->save_group(make_group("a@example.com", 2)));
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "b@example.com")));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "b@example.com"), {"log"}));
     ASSERT_TRUE(txn->commit());
   }
   auto db = open();
@@ -78,7 +78,7 @@ TEST_F(database_test, UncommittedTransactionLeavesNothingBehind) {
   {
     auto txn = db->begin();
     ASSERT_TRUE(txn->save_group(make_group("a@example.com", 1)));
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "a@example.com")));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000001", "a@example.com"), {"log"}));
     ASSERT_TRUE(txn->remember("a@example.com", "key-1", *parse_rfc3339("2030-01-01T00:00:00Z")));
   }  // destroyed without commit
   EXPECT_FALSE(db->read_group("a@example.com")->has_value());
@@ -94,7 +94,7 @@ TEST_F(database_test, FailedCycleLeavesNothingHalfWritten) {
   ASSERT_TRUE(holder->load_group("a@example.com"));  // holds the row lock
 
   auto txn = db->begin();
-  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000002", "a@example.com")));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000002", "a@example.com"), {"log"}));
   auto loaded = txn->load_group("a@example.com");  // times out on the lock
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.err().code, errc::storage_unavailable);
@@ -139,10 +139,10 @@ TEST_F(database_test, ListGroupsIsOrderedAndPaginated) {
 TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
   auto db = open();
   auto txn = db->begin();
-  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io")));
-  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "b@x.io")));
-  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000030000000000000000", "a@x.io")));
-  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000040000000000000000", "ab@x.io")));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io"), {"log"}));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "b@x.io"), {"log"}));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000030000000000000000", "a@x.io"), {"log"}));
+  ASSERT_TRUE(txn->put_digest(make_digest("00000000000000040000000000000000", "ab@x.io"), {"log"}));
   ASSERT_TRUE(txn->commit());
 
   auto all = db->list_digests(std::nullopt, "", 10);
@@ -216,6 +216,62 @@ TEST_F(database_test, OpenFailsClearlyOnAFile) {
   const auto file = dir_.path() / "not-a-dir";
   { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }
   EXPECT_THROW(database::open({file.string(), true, std::chrono::milliseconds{200}}), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace rollup::storage
+
+namespace rollup::storage {
+namespace {
+
+TEST_F(database_test, DeadlineIndexFollowsTheGroup) {
+  auto db = open();
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  for (auto [email, minutes] : {std::pair{"late@x.io", 30}, std::pair{"early@x.io", 10}, std::pair{"none@x.io", -1}}) {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->load_group(email));
+    auto g = make_group(email, 1);
+    if (minutes >= 0) g.due_at = t0 + std::chrono::minutes{minutes};
+    ASSERT_TRUE(txn->save_group(g));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto due = db->due_groups(t0 + std::chrono::hours{1}, 10);
+  ASSERT_TRUE(due);
+  EXPECT_EQ(*due, (std::vector<std::string>{"early@x.io", "late@x.io"}));  // earliest first
+  EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{10}, 10), std::vector<std::string>{"early@x.io"});
+  EXPECT_TRUE(db->due_groups(t0, 10)->empty());
+
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->load_group("early@x.io"));
+  ASSERT_TRUE(txn->delete_group("early@x.io"));
+  ASSERT_TRUE(txn->commit());
+  EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), std::vector<std::string>{"late@x.io"});
+}
+
+TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
+  auto db = open();
+  const auto old_time = *parse_rfc3339("2026-01-01T00:01:00Z");  // make_digest's emitted_at
+  {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io"), {"log"}));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "a@x.io"), {"log"}));
+    ASSERT_TRUE(txn->commit());
+  }
+  auto outbox = db->list_outbox("log", 10);
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 2U);
+  auto first = (*outbox)[0];
+  first.attempts = 1;
+  ASSERT_TRUE(db->retire(first, old_time));
+
+  auto pruned = db->prune_digests(old_time + std::chrono::hours{24 * 8}, 100);
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 1U);  // the delivered one; the pending one stays
+  EXPECT_FALSE(db->read_digest("00000000000000010000000000000000")->has_value());
+  EXPECT_TRUE(db->read_digest("00000000000000020000000000000000")->has_value());
+  EXPECT_TRUE(db->read_deliveries("00000000000000010000000000000000")->empty());
+  EXPECT_EQ(db->list_digests(std::string("a@x.io"), "", 10)->size(), 1U);
+  EXPECT_EQ(*db->prune_digests(old_time, 100), 0U);  // nothing older than the cutoff
 }
 
 }  // namespace

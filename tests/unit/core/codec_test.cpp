@@ -48,6 +48,7 @@ const timestamp t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
 ::testing::AssertionResult same(const group& a, const group& b) {
   if (a.correlation_id != b.correlation_id) return ::testing::AssertionFailure() << "correlation_id";
   if (a.first_received_at != b.first_received_at) return ::testing::AssertionFailure() << "first_received_at";
+  if (a.due_at != b.due_at) return ::testing::AssertionFailure() << "due_at";
   return same(a.notifications, b.notifications);
 }
 
@@ -80,7 +81,7 @@ std::vector<notification> sample_notifications() {
   };
 }
 
-group sample_group() { return group{"a@example.com", t0 + 123456789ns, sample_notifications()}; }
+group sample_group() { return group{"a@example.com", t0 + 123456789ns, sample_notifications(), t0 + 10min}; }
 
 digest sample_digest(completion_reason why = completion_reason::count, bool late = false) {
   return digest{"01J9Z3K8Q4R5S6T7V8W9X0Y1Z2", "a@example.com", why, t0 + 1ns, t0 + 10min + 5ms, late,
@@ -216,7 +217,7 @@ TEST(CodecGroupStorage, RoundTripIsEqual) {
 }
 
 TEST(CodecGroupStorage, RoundTripOfOneAndOfEmptyExtras) {
-  const group g{"b@example.com", t0, {decoded(json{{"Email", "b@example.com"}, {"Notification", "n"}})}};
+  const group g{"b@example.com", t0, {decoded(json{{"Email", "b@example.com"}, {"Notification", "n"}})}, std::nullopt};
   const auto back = decode_group(encode_group(g));
   ASSERT_TRUE(back);
   EXPECT_TRUE(same(*back, g));
@@ -315,7 +316,7 @@ TEST(CodecGroupStorage, RejectsWrongTypes) {
 }
 
 TEST(CodecGroupStorage, EmptyNotificationListIsReadable) {
-  const group g{"a@example.com", t0, {}};
+  const group g{"a@example.com", t0, {}, std::nullopt};
   const auto back = decode_group(encode_group(g));
   ASSERT_TRUE(back);
   EXPECT_TRUE(same(*back, g));

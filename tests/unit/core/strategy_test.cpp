@@ -262,7 +262,7 @@ TEST(Strategy, IsDeterministic) {
 // ------------------------------------------------------------- complete()
 
 group open_group(std::size_t n) {
-  group g{"a@example.com", t0, {}};
+  group g{"a@example.com", t0, {}, std::nullopt};
   for (std::size_t i = 0; i < n; ++i) g.notifications.push_back(item("n" + std::to_string(i + 1)));
   return g;
 }

@@ -1,0 +1,33 @@
+#pragma once
+// A place digests are delivered to (SPEC §5). The dispatcher owns retries,
+// backoff, ordering and dead letters; a sink only makes one attempt.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rollupd/core/strategy.hpp"
+#include "rollupd/core/time.hpp"
+
+namespace rollup::delivery {
+
+struct attempt_outcome {
+  bool confirmed = false;               // the sink took the digest; it may be retired
+  std::string error;                    // what went wrong, for a person (when !confirmed)
+  std::optional<duration> retry_after;  // the receiver asked to wait this long (HTTP Retry-After)
+};
+
+class sink {
+ public:
+  virtual ~sink() = default;
+  // Stable name used in storage keys and the API: "log", "file", "webhook".
+  virtual std::string_view name() const = 0;
+  // One attempt to deliver `d`, whose JSON text (SPEC §3) is `body`.
+  // Calls `done` exactly once, on any thread, possibly before returning.
+  virtual void deliver(const digest& d, const std::string& body, std::function<void(attempt_outcome)> done) = 0;
+  // Abandons attempts in flight (their `done` reports a failure). Thread-safe.
+  virtual void cancel() {}
+};
+
+}  // namespace rollup::delivery

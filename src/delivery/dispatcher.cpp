@@ -1,0 +1,202 @@
+#include "rollupd/delivery/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <unordered_set>
+
+#include "rollupd/core/codec.hpp"
+#include "rollupd/delivery/backoff.hpp"
+#include "rollupd/storage/database.hpp"
+
+namespace rollup::delivery {
+namespace {
+
+namespace asio = boost::asio;
+using strand_type = asio::strand<asio::thread_pool::executor_type>;
+
+}  // namespace
+
+struct dispatcher::impl {
+  // One sink's lane. Every member is touched only on `strand`.
+  struct lane {
+    lane(std::unique_ptr<sink> sk, strand_type st) : s(std::move(sk)), strand(st), timer(st) {}
+    std::unique_ptr<sink> s;
+    strand_type strand;
+    asio::steady_timer timer;
+    std::unordered_set<std::string> busy;  // users with an attempt in flight
+    std::size_t in_flight = 0;
+    bool stopping = false;
+    std::atomic<bool> scan_queued{false};
+    std::mt19937_64 random{std::random_device{}()};
+  };
+
+  impl(storage::database& db, const time_source& clock, dispatcher_options options)
+      : db_(db), clock_(clock), options_(options), pool_(options.threads) {}
+
+  void queue_scan(lane& l) {
+    if (l.scan_queued.exchange(true)) return;
+    asio::post(l.strand, [this, &l] {
+      l.scan_queued = false;
+      scan(l);
+    });
+  }
+
+  void scan(lane& l) {
+    if (l.stopping) return;
+    const std::string name(l.s->name());
+    auto entries = db_.list_outbox(name, options_.scan_limit);
+    if (!entries) {
+      spdlog::warn("delivery to {}: cannot read the outbox: {}", name, entries.err().detail);
+      return arm(l, std::chrono::seconds{1});
+    }
+    const auto now = clock_.now();
+    std::unordered_set<std::string> blocked = l.busy;
+    duration wait = options_.idle_poll;
+    for (auto& e : *entries) {
+      if (!blocked.insert(e.email).second) continue;  // an older digest of this user goes first
+      if (e.next_attempt_at > now) {
+        wait = std::min<duration>(wait, e.next_attempt_at - now);
+        continue;
+      }
+      if (l.in_flight >= options_.max_in_flight) break;  // a completion scans again
+      attempt(l, std::move(e));
+    }
+    arm(l, wait);
+  }
+
+  void arm(lane& l, duration wait) {
+    l.timer.expires_after(std::max<duration>(wait, std::chrono::milliseconds{1}));
+    l.timer.async_wait([this, &l](boost::system::error_code ec) {
+      if (!ec) scan(l);
+    });
+  }
+
+  void attempt(lane& l, storage::outbox_entry e) {
+    ++l.in_flight;
+    ++in_flight_total_;
+    l.busy.insert(e.email);
+    auto d = db_.read_digest(e.digest_id);
+    if (!d || !*d) {
+      const std::string why = d ? "the digest is gone" : d.err().detail;
+      return finish(l, std::move(e), attempt_outcome{false, why, std::nullopt});
+    }
+    const auto body = to_json(**d).dump();
+    l.s->deliver(**d, body, [this, &l, e = std::move(e)](attempt_outcome o) mutable {
+      asio::post(l.strand, [this, &l, e = std::move(e), o = std::move(o)]() mutable {
+        finish(l, std::move(e), std::move(o));
+      });
+    });
+  }
+
+  void finish(lane& l, storage::outbox_entry e, attempt_outcome o) {
+    const std::string name(l.s->name());
+    const auto now = clock_.now();
+    if (o.confirmed) {
+      ++e.attempts;
+      if (auto r = db_.retire(e, now); !r)  // stays in the outbox: delivered again later (at least once)
+        spdlog::warn("delivery to {}: digest {} confirmed but not retired: {}", name, e.digest_id, r.err().detail);
+      else
+        spdlog::debug("delivery to {}: digest {} confirmed after {} attempt(s)", name, e.digest_id, e.attempts);
+    } else if (l.stopping) {
+      // Abandoned by shutdown: not the receiver's fault, not counted.
+      spdlog::info("delivery to {}: digest {} abandoned at shutdown; it stays queued", name, e.digest_id);
+    } else {
+      ++e.attempts;
+      if (e.attempts >= options_.max_attempts) {
+        spdlog::error("delivery to {}: digest {} dead-lettered after {} attempts: {}", name, e.digest_id, e.attempts,
+                      o.error);
+        if (auto r = db_.dead_letter(e, o.error); !r)
+          spdlog::warn("delivery to {}: cannot dead-letter digest {}: {}", name, e.digest_id, r.err().detail);
+      } else {
+        const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(l.random);
+        const auto delay = backoff_delay(e.attempts, jitter, o.retry_after);
+        e.next_attempt_at = now + delay;
+        spdlog::warn("delivery to {}: digest {} attempt {} failed: {}; next in {}", name, e.digest_id, e.attempts,
+                     o.error, format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(delay)));
+        if (auto r = db_.record_failure(e, o.error); !r)
+          spdlog::warn("delivery to {}: cannot record a failed attempt: {}", name, r.err().detail);
+      }
+    }
+    --l.in_flight;
+    l.busy.erase(e.email);
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_total_;
+    }
+    idle_cv_.notify_all();
+    if (!l.stopping) queue_scan(l);
+  }
+
+  storage::database& db_;
+  const time_source& clock_;
+  dispatcher_options options_;
+  asio::thread_pool pool_;
+  std::vector<std::unique_ptr<lane>> lanes_;
+  bool started_ = false;
+  bool stopped_ = false;
+
+  std::mutex mutex_;
+  std::condition_variable idle_cv_;
+  std::atomic<std::size_t> in_flight_total_{0};
+};
+
+dispatcher::dispatcher(storage::database& db, const time_source& clock, dispatcher_options options)
+    : impl_(std::make_unique<impl>(db, clock, options)) {}
+
+dispatcher::~dispatcher() { stop(duration{0}); }
+
+boost::asio::any_io_executor dispatcher::executor() { return impl_->pool_.get_executor(); }
+
+void dispatcher::add(std::unique_ptr<sink> s) {
+  impl_->lanes_.push_back(std::make_unique<impl::lane>(std::move(s), asio::make_strand(impl_->pool_)));
+}
+
+std::vector<std::string> dispatcher::sink_names() const {
+  std::vector<std::string> out;
+  for (const auto& l : impl_->lanes_) out.emplace_back(l->s->name());
+  return out;
+}
+
+void dispatcher::start() {
+  impl_->started_ = true;
+  notify();
+}
+
+void dispatcher::notify() {
+  if (!impl_->started_) return;
+  for (auto& l : impl_->lanes_) impl_->queue_scan(*l);
+}
+
+void dispatcher::stop(duration grace) {
+  if (impl_->stopped_) return;
+  impl_->stopped_ = true;
+  for (auto& l : impl_->lanes_) {
+    asio::post(l->strand, [lp = l.get()] {
+      lp->stopping = true;
+      lp->timer.cancel();
+    });
+  }
+  const auto idle = [this] { return impl_->in_flight_total_.load() == 0; };
+  {
+    std::unique_lock lock(impl_->mutex_);
+    impl_->idle_cv_.wait_for(lock, grace, idle);
+  }
+  if (!idle()) {
+    spdlog::info("delivery: shutdown_grace over; abandoning {} attempt(s) in flight", impl_->in_flight_total_.load());
+    for (auto& l : impl_->lanes_) l->s->cancel();
+    std::unique_lock lock(impl_->mutex_);
+    impl_->idle_cv_.wait_for(lock, std::chrono::seconds{5}, idle);
+  }
+  impl_->pool_.join();
+}
+
+}  // namespace rollup::delivery
