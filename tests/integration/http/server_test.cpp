@@ -452,6 +452,41 @@ TEST_F(http_server, flush_emits_the_open_group) {
   EXPECT_TRUE(body_json(list)["Next"].is_null());
 }
 
+TEST_F(http_server, digests_show_delivery_state_and_redeliver_takes_only_dead_letters) {
+  start();
+  ASSERT_EQ(post("/notifications", json{{"Email", "r@example.com"}, {"Notification", "x"}, {"Priority", "HIGH"}}.dump())
+                .result(),
+            status::accepted);
+  const auto list = body_json(get("/v1/digests?email=r%40example.com"));
+  ASSERT_EQ(list["Digests"].size(), 1U);
+  const auto id = list["Digests"][0]["Id"].get<std::string>();
+  const auto log_state = list["Digests"][0]["Delivery"]["log"];
+  EXPECT_EQ(log_state["State"], "pending");  // no dispatcher runs in this test
+  EXPECT_EQ(log_state["Attempts"], 0);
+  EXPECT_TRUE(log_state["LastError"].is_null());
+
+  expect_problem(connect()->send(verb::post, "/v1/digests/" + id + "/redeliver"), status::conflict, "conflict");
+  expect_problem(connect()->send(verb::post, "/v1/digests/nope/redeliver"), status::not_found, "not-found");
+
+  auto entries = db_->list_outbox("log", 10);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 1U);
+  auto e = (*entries)[0];
+  e.attempts = 20;
+  ASSERT_TRUE(db_->dead_letter(e, "HTTP 500 from the receiver"));
+  const auto dead = body_json(get("/v1/digests/" + id))["Delivery"]["log"];
+  EXPECT_EQ(dead["State"], "dead");
+  EXPECT_EQ(dead["Attempts"], 20);
+  EXPECT_EQ(dead["LastError"], "HTTP 500 from the receiver");
+
+  const auto again = connect()->send(verb::post, "/v1/digests/" + id + "/redeliver");
+  ASSERT_EQ(again.result(), status::accepted) << again.body();
+  EXPECT_EQ(body_json(again)["Requeued"], 1);
+  const auto requeued = body_json(get("/v1/digests/" + id))["Delivery"]["log"];
+  EXPECT_EQ(requeued["State"], "pending");
+  EXPECT_EQ(requeued["Attempts"], 0);
+}
+
 TEST_F(http_server, aggregations_are_listed_in_pages) {
   start();
   for (const auto* email : {"u3@example.com", "u1@example.com", "u5@example.com", "u2@example.com", "u4@example.com"})
