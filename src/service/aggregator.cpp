@@ -294,36 +294,35 @@ struct aggregator::impl {
       std::size_t left = 0, emitted = 0;
       handler<std::size_t> done;
     };
+    // One count per job plus one for this loop, so `done` runs exactly once:
+    // when the last of them finishes, whichever that is.
     auto t = std::make_shared<tally>();
-    t->left = fresh.size();
+    t->left = fresh.size() + 1;
     t->done = std::move(done);
-    for (auto& cid : fresh) {
-      if (!take_work()) {  // draining began: count it as not emitted
-        std::lock_guard lock(t->mutex);
-        --t->left;
-        continue;
+    const auto count_down = [](const std::shared_ptr<tally>& tl, bool emitted) {
+      bool last = false;
+      {
+        std::lock_guard lock(tl->mutex);
+        if (emitted) ++tl->emitted;
+        last = --tl->left == 0;
       }
-      auto on_done = [this, t, cid](result<digest> r) {
+      if (last) tl->done(tl->emitted);
+    };
+    for (auto& cid : fresh) {
+      auto on_done = [this, t, cid, count_down](const result<digest>& r) {
         {
           std::lock_guard lock(expiring_mutex_);
           expiring_.erase(cid);
         }
-        bool last = false;
-        {
-          std::lock_guard lock(t->mutex);
-          if (r) ++t->emitted;
-          last = --t->left == 0;
-        }
-        if (last) t->done(t->emitted);
+        count_down(t, r.has_value());
       };
+      if (!take_work()) {  // draining began: not emitted
+        on_done(result<digest>(draining_error()));
+        continue;
+      }
       enqueue(cid, job{nullptr, {}, std::nullopt, std::move(on_done), completion_reason::timeout});
     }
-    bool none_left = false;
-    {
-      std::lock_guard lock(t->mutex);
-      none_left = t->left == 0;
-    }
-    if (none_left) t->done(t->emitted);
+    count_down(t, false);
     work_done();
   }
 
