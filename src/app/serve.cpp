@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rollupd/app/command_line.hpp"
+#include "rollupd/app/service_manager.hpp"
 #include "rollupd/delivery/dispatcher.hpp"
 #include "rollupd/delivery/file_sink.hpp"
 #include "rollupd/delivery/log_sink.hpp"
@@ -135,7 +136,12 @@ class daemon {
     auto strand = asio::make_strand(*ioc_);
     asio::signal_set signals(strand, SIGINT, SIGTERM);
     asio::steady_timer poll(strand);
-    wait_for_signal(signals, poll);
+    asio::steady_timer watchdog(strand);
+    wait_for_signal(signals, poll, watchdog);
+    // The database is open and the port bound: systemd may start what
+    // depends on us (Type=notify).
+    service_.ready("serving on " + endpoint_text(bound_));
+    keep_watchdog(watchdog);
 
     std::vector<std::thread> pool;
     pool.reserve(threads_ - 1);
@@ -143,6 +149,7 @@ class daemon {
     run_loop();
     for (auto& t : pool) t.join();
     spdlog::info("stopped serving; closing the database");
+    service_.status("closing the database");
   }
 
  private:
@@ -160,8 +167,20 @@ class daemon {
 
   static const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
 
-  void wait_for_signal(asio::signal_set& signals, asio::steady_timer& poll) {
-    signals.async_wait([this, &signals, &poll](const boost::system::error_code& ec, int sig) {
+  // WATCHDOG=1 every half WatchdogSec=, from the io_context, so a wedged
+  // event loop stops the pings and systemd restarts us.
+  void keep_watchdog(asio::steady_timer& watchdog) {
+    const auto interval = service_.watchdog_interval();
+    if (interval.count() == 0 || draining_) return;
+    service_.watchdog();
+    watchdog.expires_after(interval);
+    watchdog.async_wait([this, &watchdog](const boost::system::error_code& ec) {
+      if (!ec) keep_watchdog(watchdog);
+    });
+  }
+
+  void wait_for_signal(asio::signal_set& signals, asio::steady_timer& poll, asio::steady_timer& watchdog) {
+    signals.async_wait([this, &signals, &poll, &watchdog](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (draining_) {
         spdlog::warn("{} while draining: closing {} connections now", signal_name(sig), server_->connections());
@@ -169,11 +188,13 @@ class daemon {
         return;
       }
       draining_ = true;
+      watchdog.cancel();
+      service_.stopping("draining");
       spdlog::info("{}: draining, waiting up to {} for {} requests in flight", signal_name(sig),
                    format_duration(cfg_.shutdown_grace), server_->in_flight());
       server_->begin_drain();
       deadline_ = std::chrono::steady_clock::now() + cfg_.shutdown_grace;
-      wait_for_signal(signals, poll);  // a second signal cuts the grace short
+      wait_for_signal(signals, poll, watchdog);  // a second signal cuts the grace short
       check_drained(signals, poll);
     });
   }
@@ -199,6 +220,7 @@ class daemon {
 
   const config& cfg_;
   unsigned threads_;
+  service_manager service_;
   system_clock clock_;
   std::unique_ptr<storage::database> db_;
   std::unique_ptr<delivery::dispatcher> dispatcher_;
@@ -218,6 +240,7 @@ int serve(const config& cfg) {
     d = std::make_unique<daemon>(cfg);
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
+    service_manager{}.status(std::string("cannot start: ") + e.what());
     return 1;
   }
   d->run();
