@@ -16,6 +16,7 @@ std::optional<command> subcommand(const std::string& word) {
   if (word == "serve") return command::serve;
   if (word == "check-config") return command::check_config;
   if (word == "healthcheck") return command::healthcheck;
+  if (word == "backup") return command::backup;
   if (word == "help") return command::help;
   if (word == "version") return command::version;
   return std::nullopt;
@@ -51,7 +52,7 @@ result<command_line, config_error> parse_command_line(std::span<const std::strin
     const auto c = subcommand(args[0]);
     if (!c) {
       return config_error{args[0], args[0],
-                          "unknown command \"" + args[0] + "\"; expected check-config, healthcheck, or flags "
+                          "unknown command \"" + args[0] + "\"; expected check-config, healthcheck, backup, or flags "
                           "(rollupd --help)"};
     }
     out.cmd = *c;
@@ -70,10 +71,19 @@ result<command_line, config_error> parse_command_line(std::span<const std::strin
       } else {
         out.url = a.substr(6);
       }
+    } else if (out.cmd == command::backup && (a == "--to" || a.rfind("--to=", 0) == 0)) {
+      if (a == "--to") {
+        if (i + 1 >= args.size()) return config_error{"--to", "", "--to needs a value: --to DIR"};
+        out.to = args[++i];
+      } else {
+        out.to = a.substr(5);
+      }
     } else {
       out.config_args.push_back(a);
     }
   }
+  if (out.cmd == command::backup && (!out.to || out.to->empty()))
+    return config_error{"--to", "", "backup needs --to DIR: a directory that does not exist yet"};
   return out;
 }
 
@@ -84,6 +94,7 @@ Usage:
   rollupd [--config FILE] [flags]                serve
   rollupd check-config [--config FILE] [flags]   check the configuration: exit 0, or 78 with the reason
   rollupd healthcheck [--url URL] [flags]        exit 0 if URL (default http://LISTEN/readyz) answers 200
+  rollupd backup --to DIR [flags]                copy data_dir (rollupd stopped) into DIR, a new directory
   rollupd --version | --help
 
 Each setting is a key in the TOML file (--config FILE, or ROLLUPD_CONFIG),

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rollupd/app/backup.hpp"
 #include "rollupd/app/command_line.hpp"
 #include "rollupd/app/config_loader.hpp"
 #include "rollupd/app/healthcheck.hpp"
@@ -66,6 +67,9 @@ int main(int argc, char** argv) {
       (r.ok ? std::cout : std::cerr) << "rollupd healthcheck: " << r.message << "\n";
       return r.ok ? exit_ok : exit_failure;
     }
+
+    case command::backup:
+      return run_backup(cfg.data_dir, *cmd->to);
 
     case command::serve:
       setup_logging(cfg.level, cfg.format);

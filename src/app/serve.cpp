@@ -96,6 +96,7 @@ class daemon {
     auto ao = aggregator_options_of(cfg);
     ao.sinks = dispatcher_->sink_names();
     ao.on_digest = [d = dispatcher_.get()] { d->notify(); };
+    ao.checkpoint_dir = (std::filesystem::path(cfg.data_dir) / "checkpoints").string();
     aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));
     dispatcher_->start();
     ioc_ = std::make_unique<asio::io_context>(static_cast<int>(threads_));

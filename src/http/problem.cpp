@@ -22,6 +22,7 @@ bhttp::status status_of(errc code) {
     case errc::draining: return bhttp::status::service_unavailable;
     case errc::overloaded: return bhttp::status::service_unavailable;
     case errc::conflict: return bhttp::status::conflict;
+    case errc::forbidden: return bhttp::status::forbidden;
   }
   return bhttp::status::internal_server_error;
 }
@@ -40,6 +41,7 @@ std::string_view slug_of(errc code) {
     case errc::draining: return "draining";
     case errc::overloaded: return "overloaded";
     case errc::conflict: return "conflict";
+    case errc::forbidden: return "forbidden";
   }
   return "internal-error";
 }
@@ -69,6 +71,7 @@ std::string_view title_of(errc code) {
     case errc::draining: return "Shutting down";
     case errc::overloaded: return "Too many connections";
     case errc::conflict: return "Conflict";
+    case errc::forbidden: return "Forbidden";
   }
   return "Internal server error";
 }

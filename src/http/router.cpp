@@ -24,7 +24,7 @@ struct route {
   handler_fn handle;
 };
 
-// SPEC §4.1, §4.2. /metrics and admin/checkpoint come later.
+// SPEC §4.1, §4.2. /metrics comes later.
 constexpr std::array routes{
     route{bhttp::verb::post, {"notifications"}, 1, &handle_ingest},
     route{bhttp::verb::post, {"v1", "notifications"}, 2, &handle_ingest},
@@ -34,6 +34,7 @@ constexpr std::array routes{
     route{bhttp::verb::get, {"v1", "digests"}, 2, &handle_list_digests},
     route{bhttp::verb::get, {"v1", "digests", any}, 3, &handle_get_digest},
     route{bhttp::verb::post, {"v1", "digests", any, "redeliver"}, 4, &handle_redeliver},
+    route{bhttp::verb::post, {"v1", "admin", "checkpoint"}, 3, &handle_checkpoint},
     route{bhttp::verb::get, {"livez"}, 1, &handle_livez},
     route{bhttp::verb::get, {"readyz"}, 1, &handle_readyz},
 };

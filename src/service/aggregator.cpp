@@ -463,6 +463,20 @@ void aggregator::expire_due(handler<std::size_t> done) {
   boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable { impl_->expire_due_now(std::move(done)); });
 }
 
+void aggregator::checkpoint(handler<std::string> done) {
+  impl_->run_read(std::move(done), [this]() -> result<std::string> {
+    if (impl_->options_.checkpoint_dir.empty())
+      return result<std::string>(errc::forbidden, "checkpoints are not configured");
+    // 2026-11-22T22-30-05.123456789Z: sortable, unique, and no ':' for tools that mind.
+    auto name = format_rfc3339(impl_->clock_.now());
+    std::replace(name.begin(), name.end(), ':', '-');
+    const auto path = impl_->options_.checkpoint_dir + "/" + name;
+    auto r = impl_->db_.checkpoint_to(path);
+    if (!r) return r.err();
+    return path;
+  });
+}
+
 void aggregator::check_ready(handler<ok_t> done) {
   impl_->run_read(std::move(done), [this] { return impl_->db_.probe_write(); });
 }

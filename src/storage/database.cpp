@@ -1,6 +1,7 @@
 #include "rollupd/storage/database.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
 
@@ -457,6 +458,22 @@ class rocksdb_database final : public database {
     }
     if (!it->status().ok()) return storage_error(it->status(), "prune idempotency records");
     return pruned;
+  }
+
+  result<ok_t> checkpoint_to(const std::string& dir) override {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec))
+      return error{errc::conflict, "checkpoint directory " + dir + " exists already", {}};
+    const auto parent = std::filesystem::path(dir).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) return error{errc::storage_unavailable, "cannot create " + parent.string() + ": " + ec.message(), {}};
+    rocksdb::Checkpoint* raw = nullptr;
+    auto s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // Flush first, so the checkpoint holds table files rather than a long WAL.
+    if (s.ok()) s = cp->CreateCheckpoint(dir, 0);
+    if (!s.ok()) return storage_error(s, "create a checkpoint");
+    return ok_t{};
   }
 
   result<ok_t> probe_write() override {

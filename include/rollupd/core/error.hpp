@@ -23,6 +23,7 @@ enum class errc {
   draining,              // shutting down, try another instance or later
   overloaded,            // connection cap reached
   conflict,              // the request does not fit the resource's state
+  forbidden,             // not allowed in this configuration
 };
 
 // One broken rule of SPEC §1: which element (-1 for a single object), which

@@ -19,6 +19,9 @@ void handle_get_digest(const services& s, handler_input in, respond done);    //
 void handle_list_digests(const services& s, handler_input in, respond done);  // GET /v1/digests
 void handle_redeliver(const services& s, handler_input in, respond done);     // POST /v1/digests/{id}/redeliver
 
+// admin.cpp
+void handle_checkpoint(const services& s, handler_input in, respond done);  // POST /v1/admin/checkpoint
+
 // health.cpp
 void handle_livez(const services& s, handler_input in, respond done);   // GET /livez
 void handle_readyz(const services& s, handler_input in, respond done);  // GET /readyz

@@ -36,6 +36,7 @@ struct aggregator_options {
   duration timeout_tick = std::chrono::seconds{1};  // how often due groups are looked for
   std::vector<std::string> sinks{"log"};  // every digest is queued for each of these
   std::function<void()> on_digest;        // called after a commit that queued digests (wakes the dispatcher)
+  std::string checkpoint_dir;             // where checkpoint() puts its copies; empty = checkpoints off
 };
 
 struct ingest_request {
@@ -107,6 +108,10 @@ class aggregator {
   // A timer calls this every timeout_tick (and once at start, which emits
   // the groups that fell due while the daemon was down, marked Late).
   void expire_due(handler<std::size_t> done);
+
+  // SPEC §4.2: a consistent RocksDB checkpoint in a new directory under
+  // checkpoint_dir, named by the time (UTC); answers its path.
+  void checkpoint(handler<std::string> done);
 
   // Storage open and writable (a small write to the metadata family).
   void check_ready(handler<ok_t> done);

@@ -115,6 +115,11 @@ class database {
   // returns how many.
   virtual result<std::size_t> prune_dedupe(timestamp now, std::size_t max) = 0;
 
+  // A consistent copy of the whole database in `dir` (which must not exist;
+  // its parent is created), usable as a data_dir. Cheap: files are
+  // hard-linked where the file system allows.
+  virtual result<ok_t> checkpoint_to(const std::string& dir) = 0;
+
   // A small durable write to the metadata family: is storage writable?
   virtual result<ok_t> probe_write() = 0;
 };

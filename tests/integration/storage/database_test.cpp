@@ -276,3 +276,28 @@ TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
 
 }  // namespace
 }  // namespace rollup::storage
+
+namespace rollup::storage {
+namespace {
+
+TEST_F(database_test, CheckpointIsAConsistentCopy) {
+  const auto copy = (dir_.path() / "checkpoints" / "one").string();
+  {
+    auto db = open();
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->load_group("a@x.io"));
+    ASSERT_TRUE(txn->save_group(make_group("a@x.io", 2)));
+    ASSERT_TRUE(txn->commit());
+    ASSERT_TRUE(db->checkpoint_to(copy));
+    auto again = db->checkpoint_to(copy);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.err().code, errc::conflict);
+  }
+  auto restored = database::open({copy, true, std::chrono::milliseconds{200}});
+  auto g = restored->read_group("a@x.io");
+  ASSERT_TRUE(g && g->has_value());
+  EXPECT_EQ((*g)->notifications.size(), 2U);
+}
+
+}  // namespace
+}  // namespace rollup::storage
