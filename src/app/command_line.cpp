@@ -22,6 +22,19 @@ std::optional<command> subcommand(const std::string& word) {
   return std::nullopt;
 }
 
+// `--name VALUE` or `--name=VALUE`, for the options of one subcommand.
+bool is_option(const std::string& arg, const std::string& name) {
+  return arg == name || arg.rfind(name + "=", 0) == 0;
+}
+
+// The value of the option at args[i]; moves i past a separate value.
+result<std::string, config_error> option_value(std::span<const std::string> args, std::size_t& i,
+                                               const std::string& name, const std::string& hint) {
+  if (args[i] != name) return args[i].substr(name.size() + 1);
+  if (i + 1 >= args.size()) return config_error{name, "", name + " needs a value: " + name + " " + hint};
+  return args[++i];
+}
+
 // Wraps `text` at `width` columns, each line starting with `indent`.
 std::string wrap(const std::string& text, std::size_t indent, std::size_t width = 80) {
   std::string out;
@@ -64,20 +77,14 @@ result<command_line, config_error> parse_command_line(std::span<const std::strin
       out.cmd = command::help;
     } else if (a == "--version" || a == "-V") {
       out.cmd = command::version;
-    } else if (out.cmd == command::healthcheck && (a == "--url" || a.rfind("--url=", 0) == 0)) {
-      if (a == "--url") {
-        if (i + 1 >= args.size()) return config_error{"--url", "", "--url needs a value: --url URL"};
-        out.url = args[++i];
-      } else {
-        out.url = a.substr(6);
-      }
-    } else if (out.cmd == command::backup && (a == "--to" || a.rfind("--to=", 0) == 0)) {
-      if (a == "--to") {
-        if (i + 1 >= args.size()) return config_error{"--to", "", "--to needs a value: --to DIR"};
-        out.to = args[++i];
-      } else {
-        out.to = a.substr(5);
-      }
+    } else if (out.cmd == command::healthcheck && is_option(a, "--url")) {
+      auto v = option_value(args, i, "--url", "URL");
+      if (!v) return v.err();
+      out.url = std::move(*v);
+    } else if (out.cmd == command::backup && is_option(a, "--to")) {
+      auto v = option_value(args, i, "--to", "DIR");
+      if (!v) return v.err();
+      out.to = std::move(*v);
     } else {
       out.config_args.push_back(a);
     }

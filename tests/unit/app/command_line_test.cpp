@@ -42,6 +42,18 @@ TEST(CommandLine, HealthcheckTakesUrl) {
   EXPECT_THAT(parse({"--url", "x"})->config_args, ElementsAre("--url", "x"));
 }
 
+TEST(CommandLine, BackupNeedsTo) {
+  auto r = parse({"backup", "--to", "/b/1", "--data-dir", "/d"});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->cmd, command::backup);
+  EXPECT_EQ(r->to, "/b/1");
+  EXPECT_EQ(r->config_args, (std::vector<std::string>{"--data-dir", "/d"}));
+  EXPECT_EQ(parse({"backup", "--to=/b/2"})->to, "/b/2");
+  EXPECT_FALSE(parse({"backup", "--to"}).has_value());
+  EXPECT_FALSE(parse({"backup"}).has_value());
+  EXPECT_FALSE(parse({"backup", "--to="}).has_value());
+}
+
 TEST(CommandLine, UnknownSubcommand) {
   auto r = parse({"frobnicate"});
   ASSERT_FALSE(r.has_value());
