@@ -92,6 +92,13 @@ std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view
                       static_cast<int>(attempts->get<std::int64_t>()), from_nanos(next->get<std::int64_t>())};
 }
 
+// A stored open group, or an error naming whose group is unreadable.
+result<std::optional<group>> read_stored_group(const std::string& cid, std::string_view value) {
+  auto g = decode_group(value);
+  if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
+  return std::optional<group>{std::move(*g)};
+}
+
 class rocksdb_transaction final : public transaction {
  public:
   rocksdb_transaction(std::unique_ptr<rocksdb::Transaction> txn,
@@ -108,10 +115,9 @@ class rocksdb_transaction final : public transaction {
     loaded_due_[cid] = std::nullopt;
     if (s.IsNotFound()) return std::optional<group>{};
     if (!s.ok()) return storage_error(s, "read an open group");
-    auto g = decode_group(value);
-    if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
-    loaded_due_[cid] = g->due_at;
-    return std::optional<group>{std::move(*g)};
+    auto g = read_stored_group(cid, value);
+    if (g && *g) loaded_due_[cid] = (*g)->due_at;
+    return g;
   }
 
   result<ok_t> save_group(const group& g) override {
@@ -237,9 +243,7 @@ class rocksdb_database final : public database {
     const auto s = db_->Get(rocksdb::ReadOptions(), cfs_[groups], cid, &value);
     if (s.IsNotFound()) return std::optional<group>{};
     if (!s.ok()) return storage_error(s, "read an open group");
-    auto g = decode_group(value);
-    if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
-    return std::optional<group>{std::move(*g)};
+    return read_stored_group(cid, value);
   }
 
   result<std::vector<group>> list_groups(const std::string& after, std::size_t limit) override {
