@@ -20,7 +20,8 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-packages=$(grep -v '^[[:space:]]*#' cmake/debian-packages.txt | tr -s '[:space:]' ' ')
+# Every name in the list, both sections; comments and [section] lines dropped.
+packages=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*\[' cmake/debian-packages.txt | tr -s '[:space:]' ' ')
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
