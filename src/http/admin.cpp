@@ -12,8 +12,10 @@ using nlohmann::json;
 // reach the port could fill the disk with checkpoints.
 void handle_checkpoint(const services& s, handler_input, respond done) {
   if (s.options.api_token.empty())
-    return done(problem_response(
-        {errc::forbidden, "admin endpoints are off while the API is open; set api_token (--api-token) to use them", {}}));
+    return done(
+        problem_response({errc::forbidden,
+                          "admin endpoints are off while the API is open; set api_token (--api-token) to use them",
+                          {}}));
   s.agg.checkpoint(detail::reply_with<std::string>(std::move(done), [](const std::string& path) {
     return json_response(bhttp::status::created, json{{"Path", path}});
   }));

@@ -33,8 +33,8 @@ result<std::string> correlation_id_param(const handler_input& in) {
   const auto& raw = in.params.at(0);
   auto cid = correlation_id_of(raw);
   if (!cid)
-    return error{errc::not_found, "there is no open aggregation for \"" + raw + "\": it is not a valid email (" +
-                                      cid.err().detail + ")",
+    return error{errc::not_found,
+                 "there is no open aggregation for \"" + raw + "\": it is not a valid email (" + cid.err().detail + ")",
                  {}};
   return cid;
 }
@@ -57,15 +57,15 @@ void handle_list_aggregations(const services& s, handler_input in, respond done)
   auto limit = detail::page_limit(in.tgt);
   if (!limit) return done(problem_response(limit.err()));
   const std::size_t n = *limit;
-  s.agg.list_groups(in.tgt.param("after").value_or(""), n,
-                    detail::reply_with<std::vector<group_summary>>(
-                        std::move(done), [&s, n](const std::vector<group_summary>& groups) {
-                          json list = json::array();
-                          for (const auto& g : groups) list.push_back(summary_json(s, g));
-                          json next = groups.size() >= n && !groups.empty() ? json(groups.back().email) : json(nullptr);
-                          return json_response(bhttp::status::ok,
-                                               json{{"Aggregations", std::move(list)}, {"Next", std::move(next)}});
-                        }));
+  s.agg.list_groups(
+      in.tgt.param("after").value_or(""), n,
+      detail::reply_with<std::vector<group_summary>>(
+          std::move(done), [&s, n](const std::vector<group_summary>& groups) {
+            json list = json::array();
+            for (const auto& g : groups) list.push_back(summary_json(s, g));
+            json next = groups.size() >= n && !groups.empty() ? json(groups.back().email) : json(nullptr);
+            return json_response(bhttp::status::ok, json{{"Aggregations", std::move(list)}, {"Next", std::move(next)}});
+          }));
 }
 
 void handle_flush(const services& s, handler_input in, respond done) {

@@ -45,8 +45,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 bool needs_token(std::string_view path) {
-  return path == "/notifications" || path.starts_with("/notifications?") || path == "/v1" ||
-         path.starts_with("/v1/") || path.starts_with("/v1?");
+  return path == "/notifications" || path.starts_with("/notifications?") || path == "/v1" || path.starts_with("/v1/") ||
+         path.starts_with("/v1?");
 }
 
 bool has_bearer_token(const request& req, std::string_view token) {

@@ -25,14 +25,14 @@ json digest_json(const stored_digest& sd) {
 
 void handle_get_digest(const services& s, handler_input in, respond done) {
   s.agg.get_digest(in.params.at(0), detail::reply_with<stored_digest>(std::move(done), [](const stored_digest& d) {
-    return json_response(bhttp::status::ok, digest_json(d));
-  }));
+                     return json_response(bhttp::status::ok, digest_json(d));
+                   }));
 }
 
 void handle_redeliver(const services& s, handler_input in, respond done) {
   s.agg.redeliver(in.params.at(0), detail::reply_with<std::size_t>(std::move(done), [](std::size_t n) {
-    return json_response(bhttp::status::accepted, json{{"Requeued", n}});
-  }));
+                    return json_response(bhttp::status::accepted, json{{"Requeued", n}});
+                  }));
 }
 
 void handle_list_digests(const services& s, handler_input in, respond done) {
@@ -48,14 +48,14 @@ void handle_list_digests(const services& s, handler_input in, respond done) {
     email = std::move(*cid);
   }
   const std::size_t n = *limit;
-  s.agg.list_digests(std::move(email), in.tgt.param("after").value_or(""), n,
-                     detail::reply_with<std::vector<stored_digest>>(std::move(done), [n](const std::vector<stored_digest>& ds) {
-                       json list = json::array();
-                       for (const auto& d : ds) list.push_back(digest_json(d));
-                       json next = ds.size() >= n && !ds.empty() ? json(ds.back().d.id) : json(nullptr);
-                       return json_response(bhttp::status::ok,
-                                            json{{"Digests", std::move(list)}, {"Next", std::move(next)}});
-                     }));
+  s.agg.list_digests(
+      std::move(email), in.tgt.param("after").value_or(""), n,
+      detail::reply_with<std::vector<stored_digest>>(std::move(done), [n](const std::vector<stored_digest>& ds) {
+        json list = json::array();
+        for (const auto& d : ds) list.push_back(digest_json(d));
+        json next = ds.size() >= n && !ds.empty() ? json(ds.back().d.id) : json(nullptr);
+        return json_response(bhttp::status::ok, json{{"Digests", std::move(list)}, {"Next", std::move(next)}});
+      }));
 }
 
 }  // namespace rollup::http

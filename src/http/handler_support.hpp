@@ -47,7 +47,8 @@ inline result<std::size_t> page_limit(const target& t) {
   const auto* end = raw->data() + raw->size();
   const auto [ptr, ec] = std::from_chars(raw->data(), end, v);
   if (raw->empty() || ec != std::errc{} || ptr != end || v < 1 || v > max_page_size)
-    return error{errc::validation_failed, "query parameter limit must be an integer from 1 to 1000",
+    return error{errc::validation_failed,
+                 "query parameter limit must be an integer from 1 to 1000",
                  {field_error{-1, "limit", "must be an integer from 1 to 1000"}}};
   return v;
 }

@@ -11,7 +11,8 @@ std::string reason_of(const nlohmann::json::parse_error& e) {
   std::string_view what = e.what();
   if (const auto p = what.find(": "); p != std::string_view::npos) what.remove_prefix(p + 2);
   std::string out(what.substr(0, what.find("; last read")));
-  if (const auto ex = what.rfind("; expected "); ex != std::string_view::npos && out.find("; expected ") == std::string::npos)
+  if (const auto ex = what.rfind("; expected ");
+      ex != std::string_view::npos && out.find("; expected ") == std::string::npos)
     out += what.substr(ex);
   return out;
 }
@@ -34,8 +35,7 @@ parsed_json parse_json(std::string_view text) {
     out.error = json_syntax_error{offset, reason_of(e)};
   } catch (const too_deep&) {
     out.value = nullptr;
-    out.error = json_syntax_error{std::nullopt,
-                                  "nested deeper than " + std::to_string(max_json_depth) + " levels"};
+    out.error = json_syntax_error{std::nullopt, "nested deeper than " + std::to_string(max_json_depth) + " levels"};
   } catch (const nlohmann::json::exception& e) {
     out.value = nullptr;
     out.error = json_syntax_error{std::nullopt, e.what()};

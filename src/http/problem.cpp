@@ -10,48 +10,78 @@ using nlohmann::json;
 
 bhttp::status status_of(errc code) {
   switch (code) {
-    case errc::bad_request: return bhttp::status::bad_request;
-    case errc::validation_failed: return bhttp::status::unprocessable_entity;
-    case errc::not_found: return bhttp::status::not_found;
-    case errc::unsupported_media_type: return bhttp::status::unsupported_media_type;
-    case errc::payload_too_large: return bhttp::status::payload_too_large;
-    case errc::header_too_large: return bhttp::status::request_header_fields_too_large;
-    case errc::unauthorized: return bhttp::status::unauthorized;
-    case errc::method_not_allowed: return bhttp::status::method_not_allowed;
-    case errc::storage_unavailable: return bhttp::status::service_unavailable;
-    case errc::draining: return bhttp::status::service_unavailable;
-    case errc::overloaded: return bhttp::status::service_unavailable;
-    case errc::conflict: return bhttp::status::conflict;
-    case errc::forbidden: return bhttp::status::forbidden;
+    case errc::bad_request:
+      return bhttp::status::bad_request;
+    case errc::validation_failed:
+      return bhttp::status::unprocessable_entity;
+    case errc::not_found:
+      return bhttp::status::not_found;
+    case errc::unsupported_media_type:
+      return bhttp::status::unsupported_media_type;
+    case errc::payload_too_large:
+      return bhttp::status::payload_too_large;
+    case errc::header_too_large:
+      return bhttp::status::request_header_fields_too_large;
+    case errc::unauthorized:
+      return bhttp::status::unauthorized;
+    case errc::method_not_allowed:
+      return bhttp::status::method_not_allowed;
+    case errc::storage_unavailable:
+      return bhttp::status::service_unavailable;
+    case errc::draining:
+      return bhttp::status::service_unavailable;
+    case errc::overloaded:
+      return bhttp::status::service_unavailable;
+    case errc::conflict:
+      return bhttp::status::conflict;
+    case errc::forbidden:
+      return bhttp::status::forbidden;
   }
   return bhttp::status::internal_server_error;
 }
 
 std::string_view slug_of(errc code) {
   switch (code) {
-    case errc::bad_request: return "bad-request";
-    case errc::validation_failed: return "validation-failed";
-    case errc::not_found: return "not-found";
-    case errc::unsupported_media_type: return "unsupported-media-type";
-    case errc::payload_too_large: return "payload-too-large";
-    case errc::header_too_large: return "header-too-large";
-    case errc::unauthorized: return "unauthorized";
-    case errc::method_not_allowed: return "method-not-allowed";
-    case errc::storage_unavailable: return "storage-unavailable";
-    case errc::draining: return "draining";
-    case errc::overloaded: return "overloaded";
-    case errc::conflict: return "conflict";
-    case errc::forbidden: return "forbidden";
+    case errc::bad_request:
+      return "bad-request";
+    case errc::validation_failed:
+      return "validation-failed";
+    case errc::not_found:
+      return "not-found";
+    case errc::unsupported_media_type:
+      return "unsupported-media-type";
+    case errc::payload_too_large:
+      return "payload-too-large";
+    case errc::header_too_large:
+      return "header-too-large";
+    case errc::unauthorized:
+      return "unauthorized";
+    case errc::method_not_allowed:
+      return "method-not-allowed";
+    case errc::storage_unavailable:
+      return "storage-unavailable";
+    case errc::draining:
+      return "draining";
+    case errc::overloaded:
+      return "overloaded";
+    case errc::conflict:
+      return "conflict";
+    case errc::forbidden:
+      return "forbidden";
   }
   return "internal-error";
 }
 
 std::optional<std::chrono::seconds> retry_after_of(errc code) {
   switch (code) {
-    case errc::storage_unavailable: return std::chrono::seconds{1};
-    case errc::draining: return std::chrono::seconds{5};
-    case errc::overloaded: return std::chrono::seconds{1};
-    default: return std::nullopt;
+    case errc::storage_unavailable:
+      return std::chrono::seconds{1};
+    case errc::draining:
+      return std::chrono::seconds{5};
+    case errc::overloaded:
+      return std::chrono::seconds{1};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -59,19 +89,32 @@ namespace {
 
 std::string_view title_of(errc code) {
   switch (code) {
-    case errc::bad_request: return "Bad request";
-    case errc::validation_failed: return "Validation failed";
-    case errc::not_found: return "Not found";
-    case errc::unsupported_media_type: return "Unsupported media type";
-    case errc::payload_too_large: return "Payload too large";
-    case errc::header_too_large: return "Request header fields too large";
-    case errc::unauthorized: return "Unauthorized";
-    case errc::method_not_allowed: return "Method not allowed";
-    case errc::storage_unavailable: return "Storage unavailable";
-    case errc::draining: return "Shutting down";
-    case errc::overloaded: return "Too many connections";
-    case errc::conflict: return "Conflict";
-    case errc::forbidden: return "Forbidden";
+    case errc::bad_request:
+      return "Bad request";
+    case errc::validation_failed:
+      return "Validation failed";
+    case errc::not_found:
+      return "Not found";
+    case errc::unsupported_media_type:
+      return "Unsupported media type";
+    case errc::payload_too_large:
+      return "Payload too large";
+    case errc::header_too_large:
+      return "Request header fields too large";
+    case errc::unauthorized:
+      return "Unauthorized";
+    case errc::method_not_allowed:
+      return "Method not allowed";
+    case errc::storage_unavailable:
+      return "Storage unavailable";
+    case errc::draining:
+      return "Shutting down";
+    case errc::overloaded:
+      return "Too many connections";
+    case errc::conflict:
+      return "Conflict";
+    case errc::forbidden:
+      return "Forbidden";
   }
   return "Internal server error";
 }

@@ -17,7 +17,7 @@ struct json_syntax_error {
 };
 
 struct parsed_json {
-  nlohmann::json value;                   // discarded when `error` is set
+  nlohmann::json value;  // discarded when `error` is set
   std::optional<json_syntax_error> error;
 };
 
