@@ -126,6 +126,7 @@ Exit status: 0 on success (and after a clean shutdown on SIGTERM/SIGINT),
   return out;
 }
 
-std::string version_text() { return std::string("rollupd ") + ROLLUPD_VERSION; }
+std::string version_number() { return ROLLUPD_VERSION; }
+std::string version_text() { return "rollupd " + version_number(); }
 
 }  // namespace rollup::app

@@ -1,5 +1,6 @@
 #include "rollupd/app/serve.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -11,7 +12,6 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -82,25 +82,34 @@ class daemon {
     dbo.sync = cfg.durability == durability_mode::fsync;
     db_ = storage::database::open(dbo);
 
+    // One registry for every room, served on GET /metrics.
+    auto registry = std::make_shared<metrics::registry>();
+    registry->build_info.with({version_number()}).set(1);
+
     delivery::dispatcher_options dlo;
     dlo.max_attempts = cfg.delivery.webhook.max_attempts;
+    dlo.metrics = registry;
     dispatcher_ = std::make_unique<delivery::dispatcher>(*db_, clock_, dlo);
     dispatcher_->add(delivery::make_log_sink());
     if (!cfg.delivery.file_path.empty()) dispatcher_->add(delivery::make_file_sink(cfg.delivery.file_path));
     if (!cfg.delivery.webhook.url.empty())
-      dispatcher_->add(delivery::make_webhook_sink(
-          dispatcher_->executor(),
-          delivery::webhook_options{cfg.delivery.webhook.url, cfg.delivery.webhook.secret, cfg.delivery.webhook.timeout},
-          clock_));
+      dispatcher_->add(
+          delivery::make_webhook_sink(dispatcher_->executor(),
+                                      delivery::webhook_options{cfg.delivery.webhook.url, cfg.delivery.webhook.secret,
+                                                                cfg.delivery.webhook.timeout},
+                                      clock_));
 
     auto ao = aggregator_options_of(cfg);
     ao.sinks = dispatcher_->sink_names();
     ao.on_digest = [d = dispatcher_.get()] { d->notify(); };
     ao.checkpoint_dir = (std::filesystem::path(cfg.data_dir) / "checkpoints").string();
+    ao.metrics = registry;
     aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));
     dispatcher_->start();
     ioc_ = std::make_unique<asio::io_context>(static_cast<int>(threads_));
-    server_ = std::make_unique<http::server>(*ioc_, *aggregator_, clock_, server_options_of(cfg));
+    auto so = server_options_of(cfg);
+    so.metrics = registry;
+    server_ = std::make_unique<http::server>(*ioc_, *aggregator_, clock_, std::move(so));
     bound_ = server_->start();
   }
 

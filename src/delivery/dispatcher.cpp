@@ -28,7 +28,15 @@ using strand_type = asio::strand<asio::thread_pool::executor_type>;
 struct dispatcher::impl {
   // One sink's lane. Every member is touched only on `strand`.
   struct lane {
-    lane(std::unique_ptr<sink> sk, strand_type st) : s(std::move(sk)), strand(st), timer(st) {}
+    lane(std::unique_ptr<sink> sk, strand_type st, metrics::registry& m)
+        : s(std::move(sk)),
+          strand(st),
+          timer(st),
+          depth(m.outbox_depth.with({s->name()})),
+          delivered(m.deliveries.with({s->name(), "delivered"})),
+          failed(m.deliveries.with({s->name(), "failed"})),
+          dead_lettered(m.deliveries.with({s->name(), "dead_lettered"})),
+          latency(m.delivery_latency.with({s->name()})) {}
     std::unique_ptr<sink> s;
     strand_type strand;
     asio::steady_timer timer;
@@ -37,6 +45,11 @@ struct dispatcher::impl {
     bool stopping = false;
     std::atomic<bool> scan_queued{false};
     std::mt19937_64 random{std::random_device{}()};
+    metrics::gauge& depth;
+    metrics::counter& delivered;
+    metrics::counter& failed;
+    metrics::counter& dead_lettered;
+    metrics::histogram& latency;
   };
 
   impl(storage::database& db, const time_source& clock, dispatcher_options options)
@@ -87,25 +100,31 @@ struct dispatcher::impl {
     auto d = db_.read_digest(e.digest_id);
     if (!d || !*d) {
       const std::string why = d ? "the digest is gone" : d.err().detail;
-      return finish(l, std::move(e), attempt_outcome{false, why, std::nullopt});
+      return finish(l, std::move(e), attempt_outcome{false, why, std::nullopt}, std::nullopt);
     }
     const auto body = to_json(**d).dump();
-    l.s->deliver(**d, body, [this, &l, e = std::move(e)](attempt_outcome o) mutable {
-      asio::post(l.strand, [this, &l, e = std::move(e), o = std::move(o)]() mutable {
-        finish(l, std::move(e), std::move(o));
+    const auto first = (*d)->first_received_at;
+    l.s->deliver(**d, body, [this, &l, e = std::move(e), first](attempt_outcome o) mutable {
+      asio::post(l.strand, [this, &l, e = std::move(e), o = std::move(o), first]() mutable {
+        finish(l, std::move(e), std::move(o), first);
       });
     });
   }
 
-  void finish(lane& l, storage::outbox_entry e, attempt_outcome o) {
+  // `first`: when the digest's group got its first notification.
+  void finish(lane& l, storage::outbox_entry e, attempt_outcome o, std::optional<timestamp> first) {
     const std::string name(l.s->name());
     const auto now = clock_.now();
     if (o.confirmed) {
       ++e.attempts;
-      if (auto r = db_.retire(e, now); !r)  // stays in the outbox: delivered again later (at least once)
+      if (auto r = db_.retire(e, now); !r) {  // stays in the outbox: delivered again later (at least once)
         spdlog::warn("delivery to {}: digest {} confirmed but not retired: {}", name, e.digest_id, r.err().detail);
-      else
+      } else {
         spdlog::debug("delivery to {}: digest {} confirmed after {} attempt(s)", name, e.digest_id, e.attempts);
+        l.depth.add(-1);
+        l.delivered.inc();
+        if (first) l.latency.observe(std::chrono::duration<double>(now - *first).count());
+      }
     } else if (l.stopping) {
       // Abandoned by shutdown: not the receiver's fault, not counted.
       spdlog::info("delivery to {}: digest {} abandoned at shutdown; it stays queued", name, e.digest_id);
@@ -114,9 +133,14 @@ struct dispatcher::impl {
       if (e.attempts >= options_.max_attempts) {
         spdlog::error("delivery to {}: digest {} dead-lettered after {} attempts: {}", name, e.digest_id, e.attempts,
                       o.error);
-        if (auto r = db_.dead_letter(e, o.error); !r)
+        if (auto r = db_.dead_letter(e, o.error); !r) {
           spdlog::warn("delivery to {}: cannot dead-letter digest {}: {}", name, e.digest_id, r.err().detail);
+        } else {
+          l.depth.add(-1);
+          l.dead_lettered.inc();
+        }
       } else {
+        l.failed.inc();
         const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(l.random);
         const auto delay = backoff_delay(e.attempts, jitter, o.retry_after);
         e.next_attempt_at = now + delay;
@@ -157,7 +181,11 @@ dispatcher::~dispatcher() { stop(duration{0}); }
 boost::asio::any_io_executor dispatcher::executor() { return impl_->pool_.get_executor(); }
 
 void dispatcher::add(std::unique_ptr<sink> s) {
-  impl_->lanes_.push_back(std::make_unique<impl::lane>(std::move(s), asio::make_strand(impl_->pool_)));
+  auto& l = *impl_->lanes_.emplace_back(
+      std::make_unique<impl::lane>(std::move(s), asio::make_strand(impl_->pool_), *impl_->options_.metrics));
+  auto stored = impl_->db_.count_outbox_of(std::string(l.s->name()));
+  if (!stored) spdlog::warn("delivery to {}: cannot count the outbox: {}", l.s->name(), stored.err().detail);
+  l.depth.set(stored ? static_cast<std::int64_t>(*stored) : 0);
 }
 
 std::vector<std::string> dispatcher::sink_names() const {

@@ -18,25 +18,29 @@ namespace bhttp = boost::beast::http;
 constexpr std::string_view any = "{}";  // a path parameter
 
 struct route {
+  std::string_view name;  // the pattern, as the metrics label it
   bhttp::verb method;
   std::array<std::string_view, 4> pattern;  // unused slots stay empty
   std::size_t length;
   handler_fn handle;
 };
 
-// SPEC §4.1, §4.2. /metrics comes later.
+constexpr std::string_view unmatched = "unmatched";
+
+// SPEC §4.1, §4.2.
 constexpr std::array routes{
-    route{bhttp::verb::post, {"notifications"}, 1, &handle_ingest},
-    route{bhttp::verb::post, {"v1", "notifications"}, 2, &handle_ingest},
-    route{bhttp::verb::get, {"v1", "aggregations"}, 2, &handle_list_aggregations},
-    route{bhttp::verb::get, {"v1", "aggregations", any}, 3, &handle_get_aggregation},
-    route{bhttp::verb::post, {"v1", "aggregations", any, "flush"}, 4, &handle_flush},
-    route{bhttp::verb::get, {"v1", "digests"}, 2, &handle_list_digests},
-    route{bhttp::verb::get, {"v1", "digests", any}, 3, &handle_get_digest},
-    route{bhttp::verb::post, {"v1", "digests", any, "redeliver"}, 4, &handle_redeliver},
-    route{bhttp::verb::post, {"v1", "admin", "checkpoint"}, 3, &handle_checkpoint},
-    route{bhttp::verb::get, {"livez"}, 1, &handle_livez},
-    route{bhttp::verb::get, {"readyz"}, 1, &handle_readyz},
+    route{"/notifications", bhttp::verb::post, {"notifications"}, 1, &handle_ingest},
+    route{"/v1/notifications", bhttp::verb::post, {"v1", "notifications"}, 2, &handle_ingest},
+    route{"/v1/aggregations", bhttp::verb::get, {"v1", "aggregations"}, 2, &handle_list_aggregations},
+    route{"/v1/aggregations/{email}", bhttp::verb::get, {"v1", "aggregations", any}, 3, &handle_get_aggregation},
+    route{"/v1/aggregations/{email}/flush", bhttp::verb::post, {"v1", "aggregations", any, "flush"}, 4, &handle_flush},
+    route{"/v1/digests", bhttp::verb::get, {"v1", "digests"}, 2, &handle_list_digests},
+    route{"/v1/digests/{id}", bhttp::verb::get, {"v1", "digests", any}, 3, &handle_get_digest},
+    route{"/v1/digests/{id}/redeliver", bhttp::verb::post, {"v1", "digests", any, "redeliver"}, 4, &handle_redeliver},
+    route{"/v1/admin/checkpoint", bhttp::verb::post, {"v1", "admin", "checkpoint"}, 3, &handle_checkpoint},
+    route{"/livez", bhttp::verb::get, {"livez"}, 1, &handle_livez},
+    route{"/readyz", bhttp::verb::get, {"readyz"}, 1, &handle_readyz},
+    route{"/metrics", bhttp::verb::get, {"metrics"}, 1, &handle_metrics},
 };
 
 bool matches(const route& r, const std::vector<std::string>& segments, std::vector<std::string>& params) {
@@ -53,30 +57,35 @@ bool matches(const route& r, const std::vector<std::string>& segments, std::vect
   return true;
 }
 
-bool always_served(handler_fn h) { return h == &handle_livez || h == &handle_readyz; }
+// Served while draining too: they tell the operator what is going on.
+bool always_served(handler_fn h) { return h == &handle_livez || h == &handle_readyz || h == &handle_metrics; }
 
 }  // namespace
 
-void router::dispatch(request req, respond done) const {
+std::string_view router::route_of(bhttp::verb method, std::string_view target) {
+  const auto tgt = parse_target(target);
+  if (!tgt) return unmatched;
+  std::vector<std::string> params;
+  for (const auto& r : routes)
+    if (r.method == method && matches(r, tgt->segments, params)) return r.name;
+  return unmatched;
+}
+
+std::string_view router::dispatch(request req, respond done) const {
   // Whatever happens below, `done` runs exactly once.
   auto once = [called = std::make_shared<std::atomic<bool>>(false), done = std::move(done)](response res) {
     if (!called->exchange(true)) done(std::move(res));
   };
+  std::string_view label = unmatched;
   try {
     auto tgt = parse_target(std::string_view(req.target().data(), req.target().size()));
-    if (!tgt)
-      return once(problem_response({errc::bad_request,
-                                    "the request target must be an absolute path with valid percent-escapes "
-                                    "(%XX, two hex digits)",
-                                    {}}));
-    const auto path = tgt->path();
-    const auto& token = services_.options.api_token;
-    if (!token.empty() && needs_token(path) && !has_bearer_token(req, token))
-      return once(problem_response({errc::unauthorized,
-                                    "this endpoint needs the API token: send the header "
-                                    "\"Authorization: Bearer <token>\"",
-                                    {}}));
-
+    if (!tgt) {
+      once(problem_response({errc::bad_request,
+                             "the request target must be an absolute path with valid percent-escapes "
+                             "(%XX, two hex digits)",
+                             {}}));
+      return label;
+    }
     const route* hit = nullptr;
     std::vector<std::string> params;
     std::string allow;
@@ -92,25 +101,42 @@ void router::dispatch(request req, respond done) const {
         allow.append(name.data(), name.size());
       }
     }
+    if (hit != nullptr) label = hit->name;
+
+    const auto path = tgt->path();
+    const auto& token = services_.options.api_token;
+    if (!token.empty() && needs_token(path) && !has_bearer_token(req, token)) {
+      once(problem_response({errc::unauthorized,
+                             "this endpoint needs the API token: send the header \"Authorization: Bearer <token>\"",
+                             {}}));
+      return label;
+    }
     if (hit == nullptr) {
-      if (allow.empty()) return once(problem_response({errc::not_found, "there is no resource at " + path, {}}));
+      if (allow.empty()) {
+        once(problem_response({errc::not_found, "there is no resource at " + path, {}}));
+        return label;
+      }
       const auto method = req.method_string();
-      return once(problem_response(
+      once(problem_response(
           {errc::method_not_allowed,
            std::string(method.data(), method.size()) + " is not allowed on " + path + "; allowed: " + allow,
            {}},
           problem_extras{std::nullopt, allow}));
+      return label;
     }
-    if (services_.draining.load() && !always_served(hit->handle))
-      return once(problem_response({errc::draining,
-                                    "the server is shutting down and takes no new requests; retry later or "
-                                    "on another instance",
-                                    {}}));
+    if (services_.draining.load() && !always_served(hit->handle)) {
+      once(problem_response({errc::draining,
+                             "the server is shutting down and takes no new requests; retry later or on another "
+                             "instance",
+                             {}}));
+      return label;
+    }
     hit->handle(services_, handler_input{std::move(req), std::move(*tgt), std::move(params)}, once);
   } catch (const std::exception& e) {
     spdlog::error("http: request failed: {}", e.what());
     once(internal_error_response());
   }
+  return label;
 }
 
 }  // namespace rollup::http

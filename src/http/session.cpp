@@ -31,10 +31,9 @@ std::string http_date() {
   std::tm tm{};
   gmtime_r(&now, &tm);
   std::array<char, 40> buf{};
-  const int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                              days.at(static_cast<std::size_t>(tm.tm_wday)),
-                              tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
-                              tm.tm_hour, tm.tm_min, tm.tm_sec);
+  const int n = std::snprintf(
+      buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT", days.at(static_cast<std::size_t>(tm.tm_wday)),
+      tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
 }
 
@@ -67,12 +66,16 @@ session::session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> st
 
 session::~session() {
   state_->in_flight -= queue_.size();
-  if (registered_) state_->remove(this);
+  if (registered_) {
+    state_->remove(this);
+    state_->options.metrics->http_connections.with({}).add(-1);
+  }
 }
 
 void session::run() {
   state_->add(shared_from_this());
   registered_ = true;
+  state_->options.metrics->http_connections.with({}).add(1);
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (self->state_->stopped.load()) return self->close_now();
     self->do_read();
@@ -80,8 +83,9 @@ void session::run() {
 }
 
 void session::reject(error why) {
-  net::dispatch(stream_.get_executor(),
-                [self = shared_from_this(), why = std::move(why)] { self->answer_locally(why, 11); });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this(), why = std::move(why)] {
+    self->answer_locally(why, 11, partial_request{});
+  });
 }
 
 void session::close() {
@@ -89,8 +93,7 @@ void session::close() {
 }
 
 void session::do_read() {
-  if (reading_ || read_done_ || closing_ || queue_.size() >= max_pending_requests || state_->draining.load())
-    return;
+  if (reading_ || read_done_ || closing_ || queue_.size() >= max_pending_requests || state_->draining.load()) return;
   header_parser_.emplace();
   header_parser_->header_limit(max_header_bytes);
   // Also makes the header read fail on a Content-Length over the limit.
@@ -122,7 +125,7 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
                            "the body is " + std::to_string(*length) + " bytes; this server takes at most " +
                                std::to_string(max) + " (max_body_bytes)",
                            {}},
-                          version);
+                          version, read_so_far());
 
   body_parser_.emplace(std::move(*header_parser_));
   header_parser_.reset();
@@ -174,6 +177,7 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
 }
 
 void session::on_read_error(beast::error_code ec, unsigned version) {
+  const auto what = read_so_far();
   header_parser_.reset();
   body_parser_.reset();
   read_done_ = true;
@@ -182,23 +186,25 @@ void session::on_read_error(beast::error_code ec, unsigned version) {
     return answer_locally({errc::header_too_large,
                            "the request line and headers exceed " + std::to_string(max_header_bytes) + " bytes",
                            {}},
-                          version);
+                          version, what);
   if (ec == bhttp::error::body_limit)
-    return answer_locally({errc::payload_too_large,
-                           "the body exceeds " + std::to_string(state_->options.max_body_bytes) +
-                               " bytes (max_body_bytes)",
-                           {}},
-                          version);
+    return answer_locally(
+        {errc::payload_too_large,
+         "the body exceeds " + std::to_string(state_->options.max_body_bytes) + " bytes (max_body_bytes)",
+         {}},
+        version, what);
   if (is_http_error(ec) && ec != bhttp::error::partial_message)
-    return answer_locally({errc::bad_request, "malformed HTTP request: " + ec.message(), {}}, version);
+    return answer_locally({errc::bad_request, "malformed HTTP request: " + ec.message(), {}}, version, what);
   // Timeout (the stream closed the socket), reset, or a message cut short:
   // nobody is left to answer.
   fail(ec, "read");
   close_now();
 }
 
-session::slot& session::push_slot(unsigned version, bool keep_alive, std::string method, std::string path) {
+session::slot& session::push_slot(unsigned version, bool keep_alive, bhttp::verb verb, std::string method,
+                                  std::string path) {
   auto& s = queue_.emplace_back();
+  s.verb = verb;
   s.version = version;
   s.keep_alive = keep_alive;
   s.method = std::move(method);
@@ -212,7 +218,8 @@ void session::on_request(request req) {
   const bool keep_alive = req.keep_alive();
   if (!keep_alive) read_done_ = true;
   const auto method = req.method_string();
-  auto& s = push_slot(req.version(), keep_alive, std::string(method.data(), method.size()), path_of(req.target()));
+  auto& s = push_slot(req.version(), keep_alive, req.method(), std::string(method.data(), method.size()),
+                      path_of(req.target()));
   s.unsafe = !safe_method(req.method());
   s.req = std::move(req);
   dispatch_ready();
@@ -237,7 +244,9 @@ void session::dispatch_ready() {
     const bool unsafe = s.unsafe;
     // The router may answer at once or later from a storage thread: either
     // way the answer comes back through this strand (never re-entrantly).
-    state_->routes.dispatch(std::move(req), [self = shared_from_this(), seq](response res) {
+    // The router never touches the queue itself (answers come back posted),
+    // so queue_[i] is still this slot afterwards.
+    queue_[i].route = state_->routes.dispatch(std::move(req), [self = shared_from_this(), seq](response res) {
       net::post(self->stream_.get_executor(),
                 [self, seq, res = std::move(res)]() mutable { self->on_response(seq, std::move(res)); });
     });
@@ -246,9 +255,26 @@ void session::dispatch_ready() {
   }
 }
 
-void session::answer_locally(const error& e, unsigned version) {
+session::partial_request session::read_so_far() const {
+  // The parser fills in the request line before it reads the fields, so
+  // even a header read that failed (say, on a Content-Length over the
+  // limit) may know the method and target.
+  const bhttp::request_header<>* h = nullptr;
+  if (header_parser_)
+    h = &header_parser_->get();
+  else if (body_parser_)
+    h = &body_parser_->get();
+  if (h == nullptr || h->target().empty()) return {};
+  const auto method = h->method_string();
+  return {h->method(), std::string(method.data(), method.size()), path_of(h->target()),
+          router::route_of(h->method(), std::string_view(h->target().data(), h->target().size()))};
+}
+
+void session::answer_locally(const error& e, unsigned version, partial_request what) {
   read_done_ = true;
-  push_slot(version, false, "-", "-").res = problem_response(e);
+  auto& s = push_slot(version, false, what.verb, std::move(what.method), std::move(what.path));
+  s.route = what.route;
+  s.res = problem_response(e);
   do_write();
 }
 
@@ -278,9 +304,9 @@ void session::on_write(bool close, beast::error_code ec, std::size_t) {
   writing_ = false;
   {
     const auto& s = queue_.front();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                          s.started);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started);
     spdlog::debug("http: {} {} -> {} in {} ms", s.method, s.path, s.res->result_int(), ms.count());
+    count(s);
   }
   queue_.pop_front();
   ++head_seq_;
@@ -295,6 +321,19 @@ void session::on_write(bool close, beast::error_code ec, std::size_t) {
   do_read();
   if (queue_.empty() && reading_ && !read_has_deadline_) arm_idle_timer();
   maybe_close();
+}
+
+void session::count(const slot& s) const {
+  auto& m = *state_->options.metrics;
+  std::string_view verb = "other";
+  if (s.verb != bhttp::verb::unknown) {
+    const auto name = bhttp::to_string(s.verb);
+    verb = std::string_view(name.data(), name.size());
+  }
+  const auto status = std::to_string(s.res->result_int());
+  m.http_requests.with({verb, s.route, std::string_view(status)}).inc();
+  m.http_request_duration.with({s.route}).observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count());
 }
 
 void session::arm_idle_timer() {

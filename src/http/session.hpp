@@ -29,9 +29,9 @@ namespace rollup::http {
 
 struct server_state;
 
-inline constexpr std::size_t max_header_bytes = 16 * 1024;   // larger: 431
-inline constexpr std::size_t max_pending_requests = 16;      // reading pauses while this many await answers
-inline constexpr std::chrono::seconds linger_time{2};        // reading what the peer still sends before closing
+inline constexpr std::size_t max_header_bytes = 16 * 1024;  // larger: 431
+inline constexpr std::size_t max_pending_requests = 16;     // reading pauses while this many await answers
+inline constexpr std::chrono::seconds linger_time{2};       // reading what the peer still sends before closing
 
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -57,6 +57,16 @@ class session : public std::enable_shared_from_this<session> {
     std::string method;  // for the log
     std::string path;    // for the log (no query: it may hold an email)
     std::chrono::steady_clock::time_point started;
+    // For the metrics: the method (unknown: "other") and the route pattern.
+    boost::beast::http::verb verb = boost::beast::http::verb::unknown;
+    std::string_view route = "unmatched";
+  };
+  // What the metrics know of a request answered before it was read whole.
+  struct partial_request {
+    boost::beast::http::verb verb = boost::beast::http::verb::unknown;
+    std::string method = "-";
+    std::string path = "-";
+    std::string_view route = "unmatched";
   };
 
   void do_read();
@@ -67,8 +77,11 @@ class session : public std::enable_shared_from_this<session> {
   void on_read_error(boost::beast::error_code ec, unsigned version);
   void on_request(request req);
   void dispatch_ready();
-  slot& push_slot(unsigned version, bool keep_alive, std::string method, std::string path);
-  void answer_locally(const error& e, unsigned version);
+  slot& push_slot(unsigned version, bool keep_alive, boost::beast::http::verb verb, std::string method,
+                  std::string path);
+  partial_request read_so_far() const;
+  void answer_locally(const error& e, unsigned version, partial_request what);
+  void count(const slot& s) const;
   void on_response(std::uint64_t seq, response res);
   void do_write();
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
@@ -92,13 +105,13 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t idle_generation_ = 0;
   std::chrono::steady_clock::time_point linger_until_;
   std::array<char, 4096> linger_buf_{};
-  bool registered_ = false;     // counted in server_state
+  bool registered_ = false;  // counted in server_state
   bool reading_ = false;
   bool read_has_deadline_ = false;
-  bool read_done_ = false;      // no more requests will be read
+  bool read_done_ = false;  // no more requests will be read
   bool writing_ = false;
-  bool closing_ = false;        // send side shut down, lingering
-  bool closed_ = false;         // socket closed
+  bool closing_ = false;  // send side shut down, lingering
+  bool closed_ = false;   // socket closed
 };
 
 }  // namespace rollup::http

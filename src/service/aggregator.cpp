@@ -39,7 +39,7 @@ struct ingest_state {
 
 // Work queued behind one correlation ID's strand.
 struct job {
-  std::shared_ptr<ingest_state> request;  // set for an ingest part
+  std::shared_ptr<ingest_state> request;                    // set for an ingest part
   std::vector<std::pair<std::size_t, notification>> items;  // (index in request, item)
   std::optional<std::string> header_key;
   aggregator::handler<digest> flush_done;  // set for a flush or a timeout
@@ -54,9 +54,20 @@ struct user_queue {
 
 struct aggregator::impl {
   impl(storage::database& db, const time_source& clock, aggregator_options options)
-      : db_(db), clock_(clock), options_(std::move(options)), started_at_(clock.now()),
-        pool_(options_.storage_threads), timer_strand_(boost::asio::make_strand(pool_)), prune_timer_(timer_strand_),
-        timeout_timer_(timer_strand_) {}
+      : db_(db),
+        clock_(clock),
+        options_(std::move(options)),
+        started_at_(clock.now()),
+        pool_(options_.storage_threads),
+        timer_strand_(boost::asio::make_strand(pool_)),
+        prune_timer_(timer_strand_),
+        timeout_timer_(timer_strand_),
+        metrics_(*options_.metrics),
+        open_groups_(metrics_.open_groups.with({})) {
+    // The gauge starts from what is stored; from here on every commit
+    // moves it. (A failed count leaves 0; storage errors show elsewhere.)
+    if (auto n = db_.count_groups()) open_groups_.set(static_cast<std::int64_t>(*n));
+  }
 
   // --- bookkeeping of work taken, so drain() can wait for it -------------
 
@@ -156,12 +167,19 @@ struct aggregator::impl {
     std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
     std::vector<std::optional<result<digest>>> flush_out(batch.size());
     bool emitted = false;
+    // What the metrics learn once the transaction commits.
+    struct {
+      std::int64_t open_delta = 0;
+      std::uint64_t accepted = 0, duplicates = 0;
+      std::vector<completion_reason> reasons;
+    } counts;
 
     auto failure = [&]() -> std::optional<error> {
       auto txn = db_.begin();
       auto loaded = txn->load_group(cid);
       if (!loaded) return loaded.err();
       std::optional<group> state = std::move(*loaded);
+      const bool was_open = state.has_value();
       bool changed = false;
       const auto pending = [&] { return state ? state->notifications.size() : 0; };
 
@@ -178,6 +196,7 @@ struct aggregator::impl {
           auto d = complete(std::move(*state), jb.why, ids_.next(now), now, late);
           state.reset();
           if (auto r = txn->put_digest(d, options_.sinks); !r) return r.err();
+          counts.reasons.push_back(d.reason);
           flush_out[j] = result<digest>(std::move(d));
           changed = emitted = true;
           continue;
@@ -188,6 +207,7 @@ struct aggregator::impl {
             auto seen = txn->seen(cid, *key, now);
             if (!seen) return seen.err();
             if (*seen) {
+              ++counts.duplicates;
               ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, std::nullopt});
               continue;
             }
@@ -196,8 +216,10 @@ struct aggregator::impl {
           auto out = strategy(event{std::move(item), now, ids_.next(now)}, std::move(state), options_.rules);
           state = std::move(out.state);
           changed = true;
+          ++counts.accepted;
           if (out.emitted) {
             if (auto r = txn->put_digest(*out.emitted, options_.sinks); !r) return r.err();
+            counts.reasons.push_back(out.emitted->reason);
             emitted = true;
           }
           ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(out.emitted)});
@@ -210,8 +232,18 @@ struct aggregator::impl {
         if (!r) return r.err();
       }
       if (auto r = txn->commit(); !r) return r.err();
+      counts.open_delta = (state ? 1 : 0) - (was_open ? 1 : 0);
       return std::nullopt;
     }();
+    if (!failure) {
+      open_groups_.add(counts.open_delta);
+      if (counts.accepted > 0) metrics_.notifications_accepted.with({}).inc(counts.accepted);
+      if (counts.duplicates > 0) metrics_.notifications_duplicate.with({}).inc(counts.duplicates);
+      for (const auto why : counts.reasons) metrics_.digests_emitted.with({reason_name(why)}).inc();
+      if (!counts.reasons.empty())
+        for (const auto& sink : options_.sinks)
+          metrics_.outbox_depth.with({sink}).add(static_cast<std::int64_t>(counts.reasons.size()));
+    }
     if (!failure && emitted && options_.on_digest) options_.on_digest();
 
     // Answers go out only after the commit (or the failure).
@@ -351,6 +383,8 @@ struct aggregator::impl {
   std::mutex expiring_mutex_;
   std::unordered_set<std::string> expiring_;  // users with a timeout job queued
   std::array<shard, shard_count> shards_;
+  metrics::registry& metrics_;
+  metrics::gauge& open_groups_;
 
   std::mutex drain_mutex_;
   std::condition_variable drain_cv_;
@@ -372,8 +406,7 @@ aggregator::~aggregator() {
 }
 
 void aggregator::ingest(ingest_request request, handler<std::vector<ingest_result>> done) {
-  if (!impl_->take_work())
-    return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
+  if (!impl_->take_work()) return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
 
   // Split by correlation ID, keeping each user's items in request order.
   std::vector<std::pair<std::string, job>> parts;
@@ -397,8 +430,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
 }
 
 void aggregator::flush(std::string correlation_id, handler<digest> done) {
-  if (!impl_->take_work())
-    return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
+  if (!impl_->take_work()) return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
   impl_->enqueue(correlation_id, job{nullptr, {}, std::nullopt, std::move(done), completion_reason::flush});
 }
 
@@ -433,29 +465,31 @@ void aggregator::get_digest(std::string id, handler<stored_digest> done) {
 
 void aggregator::list_digests(std::optional<std::string> email, std::string after, std::size_t limit,
                               handler<std::vector<stored_digest>> done) {
-  impl_->run_read(std::move(done), [this, email = std::move(email), after = std::move(after),
-                                    limit]() -> result<std::vector<stored_digest>> {
-    auto list = impl_->db_.list_digests(email, after, limit);
-    if (!list) return list.err();
-    std::vector<stored_digest> out;
-    out.reserve(list->size());
-    for (auto& d : *list) {
-      auto sd = impl_->with_deliveries(std::move(d));
-      if (!sd) return sd.err();
-      out.push_back(std::move(*sd));
-    }
-    return out;
-  });
+  impl_->run_read(
+      std::move(done),
+      [this, email = std::move(email), after = std::move(after), limit]() -> result<std::vector<stored_digest>> {
+        auto list = impl_->db_.list_digests(email, after, limit);
+        if (!list) return list.err();
+        std::vector<stored_digest> out;
+        out.reserve(list->size());
+        for (auto& d : *list) {
+          auto sd = impl_->with_deliveries(std::move(d));
+          if (!sd) return sd.err();
+          out.push_back(std::move(*sd));
+        }
+        return out;
+      });
 }
 
 void aggregator::redeliver(std::string id, handler<std::size_t> done) {
   impl_->run_read(std::move(done), [this, id = std::move(id)]() -> result<std::size_t> {
-    auto n = impl_->db_.redeliver(id, impl_->clock_.now());
-    if (!n) return n.err();
-    if (*n == 0)
+    auto sinks = impl_->db_.redeliver(id, impl_->clock_.now());
+    if (!sinks) return sinks.err();
+    if (sinks->empty())
       return result<std::size_t>(errc::conflict, "digest " + id + " has no dead-lettered delivery to send again");
+    for (const auto& sink : *sinks) impl_->metrics_.outbox_depth.with({sink}).add(1);
     if (impl_->options_.on_digest) impl_->options_.on_digest();
-    return n;
+    return sinks->size();
   });
 }
 

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "rollupd/core/codec.hpp"
 
@@ -18,10 +18,19 @@ namespace {
 
 // Column family order is fixed: the index is the family's handle slot.
 enum cf : std::size_t {
-  groups, deadlines, dedupe, dedupe_expiry, outbox, digests, digests_by_email, deliveries, meta, cf_count
+  groups,
+  deadlines,
+  dedupe,
+  dedupe_expiry,
+  outbox,
+  digests,
+  digests_by_email,
+  deliveries,
+  meta,
+  cf_count
 };
-constexpr std::array<const char*, cf_count> cf_names{"groups",  "deadlines",        "dedupe",     "dedupe_expiry", "outbox",
-                                                     "digests", "digests_by_email", "deliveries", "meta"};
+constexpr std::array<const char*, cf_count> cf_names{
+    "groups", "deadlines", "dedupe", "dedupe_expiry", "outbox", "digests", "digests_by_email", "deliveries", "meta"};
 
 constexpr const char* format_key = "format_version";
 
@@ -148,15 +157,13 @@ class rocksdb_transaction final : public transaction {
 
   result<ok_t> put_digest(const digest& d, const std::vector<std::string>& sinks) override {
     if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
-    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r)
-      return r;
+    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r) return r;
     for (const auto& sink : sinks) {
       const outbox_entry e{sink, d.id, d.email, 0, d.emitted_at};
       if (auto r = check(txn_->Put(cfs_[outbox], pair_key(sink, d.id), encode_outbox(e)), "queue a digest"); !r)
         return r;
       const delivery_state st{sink, delivery_status::pending, 0, "", d.emitted_at, std::nullopt};
-      if (auto r = check(txn_->Put(cfs_[deliveries], pair_key(d.id, sink), encode_delivery(st)), "queue a digest");
-          !r)
+      if (auto r = check(txn_->Put(cfs_[deliveries], pair_key(d.id, sink), encode_delivery(st)), "queue a digest"); !r)
         return r;
     }
     return ok_t{};
@@ -301,12 +308,10 @@ class rocksdb_database final : public database {
     return out;
   }
 
-  result<std::size_t> count_outbox() override {
-    std::size_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[outbox]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-    if (!it->status().ok()) return storage_error(it->status(), "count the outbox");
-    return n;
+  result<std::size_t> count_groups() override { return count_keys(groups, "", "count the open groups"); }
+  result<std::size_t> count_outbox() override { return count_keys(outbox, "", "count the outbox"); }
+  result<std::size_t> count_outbox_of(const std::string& sink) override {
+    return count_keys(outbox, sink + '\0', "count the outbox");
   }
 
   result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) override {
@@ -367,14 +372,14 @@ class rocksdb_database final : public database {
     });
   }
 
-  result<std::size_t> redeliver(const std::string& digest_id, timestamp now) override {
+  result<std::vector<std::string>> redeliver(const std::string& digest_id, timestamp now) override {
     auto d = read_digest(digest_id);
     if (!d) return d.err();
     if (!*d) return error{errc::not_found, "no digest with Id " + digest_id, {}};
     auto states = read_deliveries(digest_id);
     if (!states) return states.err();
     std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
-    std::size_t n = 0;
+    std::vector<std::string> sinks;
     auto s = rocksdb::Status::OK();
     for (auto& st : *states) {
       if (st.status != delivery_status::dead) continue;
@@ -385,11 +390,11 @@ class rocksdb_database final : public database {
       s = txn->Put(cfs_[outbox], pair_key(st.sink, digest_id), encode_outbox(e));
       if (s.ok()) s = txn->Put(cfs_[deliveries], pair_key(digest_id, st.sink), encode_delivery(st));
       if (!s.ok()) break;
-      ++n;
+      sinks.push_back(st.sink);
     }
     if (s.ok()) s = txn->Commit();
     if (!s.ok()) return storage_error(s, "queue a digest again");
-    return n;
+    return sinks;
   }
 
   result<std::vector<delivery_state>> read_deliveries(const std::string& digest_id) override {
@@ -412,7 +417,7 @@ class rocksdb_database final : public database {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[digests]));
     for (it->SeekToFirst(); it->Valid() && pruned < max; it->Next()) {
       const auto d = decode_digest(it->value().ToStringView());
-      if (!d) continue;  // unreadable: keep it for a person to look at
+      if (!d) continue;                    // unreadable: keep it for a person to look at
       if (d->emitted_at >= cutoff) break;  // Ids are time-ordered: the rest is younger
       auto states = read_deliveries(d->id);
       if (!states) return states.err();
@@ -487,6 +492,15 @@ class rocksdb_database final : public database {
   }
 
  private:
+  // Keys of one family starting with `prefix` (all of them when empty).
+  result<std::size_t> count_keys(cf family, const std::string& prefix, const char* what) {
+    std::size_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[family]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+    if (!it->status().ok()) return storage_error(it->status(), what);
+    return n;
+  }
+
   void check_format_version() {
     std::string value;
     const auto s = db_->Get(rocksdb::ReadOptions(), cfs_[meta], format_key, &value);

@@ -33,6 +33,8 @@ result<command_line, config_error> parse_command_line(std::span<const std::strin
 // The --help text, generated from the settings table with its defaults.
 std::string help_text();
 
+// "0.1.0"
+std::string version_number();
 // "rollupd 0.1.0"
 std::string version_text();
 

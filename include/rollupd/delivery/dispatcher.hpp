@@ -19,17 +19,22 @@
 
 #include "rollupd/core/time.hpp"
 #include "rollupd/delivery/sink.hpp"
+#include "rollupd/metrics/registry.hpp"
 
-namespace rollup::storage { class database; }
+namespace rollup::storage {
+class database;
+}
 
 namespace rollup::delivery {
 
 struct dispatcher_options {
-  int max_attempts = 20;                   // then the entry is dead-lettered
-  std::size_t max_in_flight = 8;           // attempts at once, per sink
-  std::size_t scan_limit = 1000;           // outbox entries looked at per pass
+  int max_attempts = 20;                         // then the entry is dead-lettered
+  std::size_t max_in_flight = 8;                 // attempts at once, per sink
+  std::size_t scan_limit = 1000;                 // outbox entries looked at per pass
   duration idle_poll = std::chrono::seconds{5};  // look at the outbox at least this often
   std::size_t threads = 2;
+  // Where attempts, outbox depth and delivery latency are counted.
+  std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
 };
 
 class dispatcher {
@@ -42,7 +47,8 @@ class dispatcher {
   // Where sinks run their asynchronous I/O.
   boost::asio::any_io_executor executor();
 
-  // Adds a sink; only before start().
+  // Adds a sink; only before start(), and before anything else queues
+  // digests (the sink's outbox depth starts from a count of its entries).
   void add(std::unique_ptr<sink> s);
   std::vector<std::string> sink_names() const;
 

@@ -12,7 +12,7 @@ void handle_ingest(const services& s, handler_input in, respond done);
 // aggregations.cpp
 void handle_get_aggregation(const services& s, handler_input in, respond done);    // GET /v1/aggregations/{email}
 void handle_list_aggregations(const services& s, handler_input in, respond done);  // GET /v1/aggregations
-void handle_flush(const services& s, handler_input in, respond done);              // POST /v1/aggregations/{email}/flush
+void handle_flush(const services& s, handler_input in, respond done);  // POST /v1/aggregations/{email}/flush
 
 // digests.cpp
 void handle_get_digest(const services& s, handler_input in, respond done);    // GET /v1/digests/{id}
@@ -21,6 +21,9 @@ void handle_redeliver(const services& s, handler_input in, respond done);     //
 
 // admin.cpp
 void handle_checkpoint(const services& s, handler_input in, respond done);  // POST /v1/admin/checkpoint
+
+// metrics.cpp
+void handle_metrics(const services& s, handler_input in, respond done);  // GET /metrics
 
 // health.cpp
 void handle_livez(const services& s, handler_input in, respond done);   // GET /livez

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rollupd/http/response.hpp"
@@ -40,8 +41,12 @@ class router {
   explicit router(const services& s) : services_(s) {}
 
   // Answers `req` through `done`: exactly once, now or later, from any
-  // thread. Never throws.
-  void dispatch(request req, respond done) const;
+  // thread. Never throws. Returns the route's pattern for the metrics (e.g.
+  // "/v1/aggregations/{email}"), or "unmatched".
+  std::string_view dispatch(request req, respond done) const;
+
+  // The pattern of the route `method` `target` would take, or "unmatched".
+  static std::string_view route_of(boost::beast::http::verb method, std::string_view target);
 
  private:
   const services& services_;

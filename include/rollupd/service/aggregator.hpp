@@ -10,8 +10,8 @@
 // executor. Notifications for one correlation ID are applied one at a time
 // in the order ingest() was called; different IDs proceed in parallel.
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,26 +22,32 @@
 #include "rollupd/core/error.hpp"
 #include "rollupd/core/strategy.hpp"
 #include "rollupd/core/time.hpp"
+#include "rollupd/metrics/registry.hpp"
 
 namespace rollup {
 
-namespace storage { class database; }
+namespace storage {
+class database;
+}
 
 struct aggregator_options {
   policy rules;
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
-  std::size_t storage_threads = 8;  // threads that run transactions (they block on fsync)
-  duration timeout_tick = std::chrono::seconds{1};  // how often due groups are looked for
-  std::vector<std::string> sinks{"log"};  // every digest is queued for each of these
-  std::function<void()> on_digest;        // called after a commit that queued digests (wakes the dispatcher)
-  std::string checkpoint_dir;             // where checkpoint() puts its copies; empty = checkpoints off
+  std::size_t storage_threads = 8;                         // threads that run transactions (they block on fsync)
+  duration timeout_tick = std::chrono::seconds{1};         // how often due groups are looked for
+  std::vector<std::string> sinks{"log"};                   // every digest is queued for each of these
+  std::function<void()> on_digest;  // called after a commit that queued digests (wakes the dispatcher)
+  std::string checkpoint_dir;       // where checkpoint() puts its copies; empty = checkpoints off
+  // Where the counts of notifications, digests, open groups and queued
+  // deliveries go (the daemon shares one registry among its rooms).
+  std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
 };
 
 struct ingest_request {
   std::vector<notification> items;             // already validated
-  std::optional<std::string> idempotency_key;   // the Idempotency-Key header (single object only)
+  std::optional<std::string> idempotency_key;  // the Idempotency-Key header (single object only)
 };
 
 // SPEC §4.1: one element's answer.

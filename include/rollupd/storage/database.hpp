@@ -32,8 +32,8 @@
 namespace rollup::storage {
 
 struct database_options {
-  std::string path;                          // the data directory; created if missing
-  bool sync = true;                          // true: fsync the WAL before a commit returns; false: write to the OS only
+  std::string path;  // the data directory; created if missing
+  bool sync = true;  // true: fsync the WAL before a commit returns; false: write to the OS only
   std::chrono::milliseconds lock_timeout{2000};  // how long a transaction waits for a row lock
 };
 
@@ -88,7 +88,10 @@ class database {
   // than the digest Id `after` (empty: from the newest).
   virtual result<std::vector<digest>> list_digests(const std::optional<std::string>& correlation_id,
                                                    const std::string& after, std::size_t limit) = 0;
+  // Full scans, for tests and for the metrics' starting values.
+  virtual result<std::size_t> count_groups() = 0;
   virtual result<std::size_t> count_outbox() = 0;
+  virtual result<std::size_t> count_outbox_of(const std::string& sink) = 0;
 
   // Correlation IDs of groups due at or before `now`, earliest first. Costs
   // time in proportion to the due groups, not to all groups.
@@ -104,8 +107,8 @@ class database {
   // Out of attempts: the entry leaves the outbox, marked dead.
   virtual result<ok_t> dead_letter(const outbox_entry& e, const std::string& error) = 0;
   // Queues every dead-lettered delivery of the digest again (attempts reset).
-  // Returns how many; not_found for an unknown digest.
-  virtual result<std::size_t> redeliver(const std::string& digest_id, timestamp now) = 0;
+  // Returns the sinks it was queued for; not_found for an unknown digest.
+  virtual result<std::vector<std::string>> redeliver(const std::string& digest_id, timestamp now) = 0;
   virtual result<std::vector<delivery_state>> read_deliveries(const std::string& digest_id) = 0;
   // Deletes up to `max` digests emitted before `cutoff` whose every delivery
   // is done (delivered); dead-lettered and pending ones are kept.

@@ -102,11 +102,21 @@ TEST_F(dispatcher_test, DeliversAndRetiresOnlyAfterConfirmation) {
   put("00000000000000010000000000000000", "a@x.io", {"file"});
   put("00000000000000020000000000000000", "b@x.io", {"file"});
   const auto path = dir_.str() + "/digests.jsonl";
-  dispatcher d(*db_, clock_, {});
+  dispatcher_options o;
+  auto& m = *o.metrics;
+  dispatcher d(*db_, clock_, o);
   d.add(make_file_sink(path));
+  EXPECT_EQ(m.outbox_depth.with({"file"}).value(), 2) << "counted from storage when the sink is added";
+  clock_.advance(5s);  // the digests' groups opened 5 s before delivery
   d.start();
   ASSERT_TRUE(eventually([&] { return *db_->count_outbox() == 0; }));
   d.stop(1s);
+  EXPECT_EQ(m.outbox_depth.with({"file"}).value(), 0);
+  EXPECT_EQ(m.deliveries.with({"file", "delivered"}).value(), 2U);
+  EXPECT_EQ(m.deliveries.with({"file", "failed"}).value(), 0U);
+  const auto latency = m.delivery_latency.with({"file"}).read();
+  EXPECT_EQ(latency.cumulative.back(), 2U);
+  EXPECT_DOUBLE_EQ(latency.sum, 10.0);
 
   std::ifstream in(path);
   std::vector<nlohmann::json> lines;
@@ -179,19 +189,21 @@ TEST_F(dispatcher_test, DeadLettersAfterMaxAttemptsAndRedeliverQueuesAgain) {
     clock_.advance(10min);
     d.notify();
   }
-  ASSERT_TRUE(eventually([&] {
-    return state_of("00000000000000010000000000000000", "scripted").status == delivery_status::dead;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return state_of("00000000000000010000000000000000", "scripted").status == delivery_status::dead; }));
   EXPECT_EQ(*db_->count_outbox(), 0U);
   EXPECT_EQ(state_of("00000000000000010000000000000000", "scripted").attempts, 3);
+  // Counted just after the storage write the test waited for.
+  EXPECT_TRUE(eventually([&] { return o.metrics->deliveries.with({"scripted", "dead_lettered"}).value() == 1U; }));
+  EXPECT_EQ(o.metrics->deliveries.with({"scripted", "failed"}).value(), 2U);
+  EXPECT_EQ(o.metrics->outbox_depth.with({"scripted"}).value(), 0);
 
-  auto n = db_->redeliver("00000000000000010000000000000000", clock_.now());
-  ASSERT_TRUE(n);
-  EXPECT_EQ(*n, 1U);
+  auto sinks = db_->redeliver("00000000000000010000000000000000", clock_.now());
+  ASSERT_TRUE(sinks);
+  EXPECT_EQ(*sinks, std::vector<std::string>{"scripted"});
   d.notify();
-  ASSERT_TRUE(eventually([&] {
-    return state_of("00000000000000010000000000000000", "scripted").status == delivery_status::delivered;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return state_of("00000000000000010000000000000000", "scripted").status == delivery_status::delivered; }));
   EXPECT_EQ(sk->confirmed().size(), 1U);
   d.stop(1s);
 }
@@ -263,9 +275,8 @@ TEST_F(dispatcher_test, ASlowSinkDoesNotHoldUpAnother) {
   d.add(std::make_unique<hanging_sink>());
   d.add(make_file_sink(path));
   d.start();
-  ASSERT_TRUE(eventually([&] {
-    return state_of("00000000000000010000000000000000", "file").status == delivery_status::delivered;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return state_of("00000000000000010000000000000000", "file").status == delivery_status::delivered; }));
   d.stop(100ms);  // abandons the hanging attempt: it stays queued, uncounted
   const auto st = state_of("00000000000000010000000000000000", "hanging");
   EXPECT_EQ(st.status, delivery_status::pending);

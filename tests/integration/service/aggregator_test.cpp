@@ -50,8 +50,9 @@ class aggregator_test : public ::testing::Test {
 
   result<std::vector<ingest_result>> ingest(std::vector<notification> items,
                                             std::optional<std::string> key = std::nullopt) {
-    return wait<std::vector<ingest_result>>(
-        [&](auto done) { agg_->ingest(ingest_request{std::move(items), std::move(key)}, std::move(done)); });
+    return wait<std::vector<ingest_result>>([&](auto done) {
+      agg_->ingest(ingest_request{std::move(items), std::move(key)}, std::move(done));
+    });
   }
   ingest_result one(notification n, std::optional<std::string> key = std::nullopt) {
     auto r = ingest({std::move(n)}, std::move(key));
@@ -86,6 +87,35 @@ TEST_F(aggregator_test, ThreeLowNotificationsGiveOneDigestOfThree) {
   ASSERT_FALSE(g);
   EXPECT_EQ(g.err().code, errc::not_found);
   EXPECT_EQ(*db_->count_outbox(), 1U);
+}
+
+TEST_F(aggregator_test, MetricsCountWhatCommittedAndOpenGroupsStartFromStorage) {
+  aggregator_options o;
+  o.sinks = {"log", "file"};
+  start(o);
+  one(make("a@x.io", "1", priority::low, "id-1"));
+  one(make("a@x.io", "1 again", priority::low, "id-1"));  // a duplicate: not applied
+  one(make("b@x.io", "1"));
+  one(make("c@x.io", "1"));
+  one(make("c@x.io", "high", priority::high));  // completes c
+  auto& m = *o.metrics;
+  EXPECT_EQ(m.notifications_accepted.with({}).value(), 4U);
+  EXPECT_EQ(m.notifications_duplicate.with({}).value(), 1U);
+  EXPECT_EQ(m.digests_emitted.with({"priority"}).value(), 1U);
+  EXPECT_EQ(m.open_groups.with({}).value(), 2);
+  EXPECT_EQ(m.outbox_depth.with({"log"}).value(), 1);
+  EXPECT_EQ(m.outbox_depth.with({"file"}).value(), 1);
+
+  auto flushed = wait<digest>([&](auto done) { agg_->flush("a@x.io", std::move(done)); });
+  ASSERT_TRUE(flushed);
+  EXPECT_EQ(m.digests_emitted.with({"flush"}).value(), 1U);
+  EXPECT_EQ(m.open_groups.with({}).value(), 1);
+
+  // A new aggregator over the same database counts the open group it finds.
+  aggregator_options again;
+  start(again);
+  EXPECT_EQ(again.metrics->open_groups.with({}).value(), 1);
+  EXPECT_EQ(again.metrics->notifications_accepted.with({}).value(), 0U);
 }
 
 TEST_F(aggregator_test, HighPriorityCompletesTheGroup) {
@@ -285,8 +315,9 @@ class timeout_test : public ::testing::Test {
     n.email = n.correlation_id = email;
     n.text = text;
     n.time = clock_.now();
-    auto r = wait<std::vector<ingest_result>>(
-        [&](auto done) { agg_->ingest(ingest_request{{n}, std::nullopt}, std::move(done)); });
+    auto r = wait<std::vector<ingest_result>>([&](auto done) {
+      agg_->ingest(ingest_request{{n}, std::nullopt}, std::move(done));
+    });
     ASSERT_TRUE(r);
   }
   std::size_t expire() {
