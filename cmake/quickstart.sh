@@ -1,10 +1,12 @@
 #!/bin/sh
 # The README's quick start. On a fresh Debian 12 machine:
-#   cmake/quickstart.sh run   install what is needed, build, start the daemon
-#                             (RocksDB under ./data, 127.0.0.1:8080); extra
-#                             arguments go to rollupd
-#   cmake/quickstart.sh test  install what is needed, build with ASan+UBSan and
-#                             -Werror, run the whole test suite
+#   cmake/quickstart.sh run    install what is needed, build, start the daemon
+#                              (RocksDB under ./data, 127.0.0.1:8080); extra
+#                              arguments go to rollupd
+#   cmake/quickstart.sh test   install what is needed, build with ASan+UBSan
+#                              and -Werror, run the whole test suite
+#   cmake/quickstart.sh bench  install what is needed, run tests/bench/run
+#                              (extra arguments go to it)
 # Idempotent: packages already installed are not fetched again, builds are
 # incremental. Works as root, and through sudo otherwise.
 set -eu
@@ -12,16 +14,20 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-}
 case "$mode" in
-  run|test) shift ;;
-  *) echo "usage: $0 run [rollupd flags…] | test" >&2; exit 64 ;;
+  run) shift; sections="build" ;;
+  test) shift; sections="build test" ;;
+  bench) shift; sections="build bench" ;;
+  *) echo "usage: $0 run [rollupd flags…] | test | bench [tests/bench/run flags…]" >&2; exit 64 ;;
 esac
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Every name in the list, both sections; comments and [section] lines dropped.
-packages=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*\[' cmake/debian-packages.txt | tr -s '[:space:]' ' ')
+# The names in the wanted [sections] of the list; comments dropped.
+packages=$(awk -v want=" $sections " '
+  /^[[:space:]]*\[/ { gsub(/[][[:space:]]/, ""); on = index(want, " " $0 " ") > 0; next }
+  on { sub(/#.*/, ""); if (NF) print $1 }' cmake/debian-packages.txt | tr '\n' ' ')
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -31,6 +37,10 @@ if [ -n "$missing" ]; then
   as_root apt-get update -q
   # shellcheck disable=SC2086
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ "$mode" = bench ]; then
+  exec tests/bench/run "$@"
 fi
 
 if [ "$mode" = run ]; then
