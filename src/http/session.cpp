@@ -295,6 +295,9 @@ void session::do_write() {
   res.set(bhttp::field::server, "rollupd");
   res.set(bhttp::field::date, http_date());
   res.prepare_payload();
+  // Counted before the answer leaves, so a client that has it finds it
+  // counted in its next scrape.
+  count(s);
   writing_ = true;
   stream_.expires_after(state_->options.read_timeout);
   bhttp::async_write(stream_, res, beast::bind_front_handler(&session::on_write, shared_from_this(), close));
@@ -306,7 +309,6 @@ void session::on_write(bool close, beast::error_code ec, std::size_t) {
     const auto& s = queue_.front();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started);
     spdlog::debug("http: {} {} -> {} in {} ms", s.method, s.path, s.res->result_int(), ms.count());
-    count(s);
   }
   queue_.pop_front();
   ++head_seq_;

@@ -119,7 +119,7 @@ struct registry {
                                 "HTTP requests answered, by method, route and status code.",
                                 {"method", "route", "status"}};
   family<histogram> http_request_duration{"rollupd_http_request_duration_seconds",
-                                          "Time from a request being read to its answer being written, by route.",
+                                          "Time from a request being read to its answer being sent, by route.",
                                           {"route"},
                                           request_buckets};
   family<gauge> http_connections{"rollupd_http_connections", "Open HTTP connections.", {}};
