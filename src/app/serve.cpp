@@ -107,7 +107,7 @@ class daemon {
 
     auto ao = aggregator_options_of(cfg);
     ao.sinks = dispatcher_->sink_names();
-    ao.on_digest = [d = dispatcher_.get()] { d->notify(); };
+    ao.on_queued = [d = dispatcher_.get()](const std::string& digest_id) { d->notify(digest_id); };
     ao.checkpoint_dir = (std::filesystem::path(cfg.data_dir) / "checkpoints").string();
     ao.metrics = registry;
     aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));

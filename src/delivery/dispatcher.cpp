@@ -10,8 +10,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_set>
+#include <utility>
 
 #include "rollupd/core/codec.hpp"
 #include "rollupd/delivery/backoff.hpp"
@@ -44,6 +46,11 @@ struct dispatcher::impl {
     std::size_t in_flight = 0;
     bool stopping = false;
     std::atomic<bool> scan_queued{false};
+    // Where the next pass starts reading (a digest Id): the oldest entry the
+    // last pass found pending; nullopt when it found none.
+    std::optional<std::string> start{std::string{}};
+    std::mutex told_mutex;
+    std::optional<std::string> told;  // the lowest Id notify() named since the last pass
     std::mt19937_64 random{std::random_device{}()};
     metrics::gauge& depth;
     metrics::counter& delivered;
@@ -59,18 +66,38 @@ struct dispatcher::impl {
     if (l.scan_queued.exchange(true)) return;
     asio::post(l.strand, [this, &l] {
       l.scan_queued = false;
-      scan(l);
+      scan(l, false);
     });
   }
 
-  void scan(lane& l) {
+  void tell(lane& l, const std::string& from) {
+    {
+      std::lock_guard lock(l.told_mutex);
+      if (!l.told || from < *l.told) l.told = from;
+    }
+    queue_scan(l);
+  }
+
+  // Every pending entry has an Id at or above l.start or l.told, so a pass
+  // reads from the lower of the two; `whole` reads the outbox from its start.
+  void scan(lane& l, bool whole) {
     if (l.stopping) return;
+    std::optional<std::string> from;
+    {
+      std::lock_guard lock(l.told_mutex);
+      from = std::exchange(l.told, std::nullopt);
+    }
+    if (whole) from = std::string{};
+    if (l.start && (!from || *l.start < *from)) from = l.start;
+    if (!from) return arm(l, options_.idle_poll);  // nothing pending, nothing new
     const std::string name(l.s->name());
-    auto entries = db_.list_outbox(name, options_.scan_limit);
+    auto entries = db_.list_outbox(name, options_.scan_limit, *from);
     if (!entries) {
       spdlog::warn("delivery to {}: cannot read the outbox: {}", name, entries.err().detail);
+      l.start = std::string{};
       return arm(l, std::chrono::seconds{1});
     }
+    l.start = entries->empty() ? std::nullopt : std::optional<std::string>(entries->front().digest_id);
     const auto now = clock_.now();
     std::unordered_set<std::string> blocked = l.busy;
     duration wait = options_.idle_poll;
@@ -89,7 +116,7 @@ struct dispatcher::impl {
   void arm(lane& l, duration wait) {
     l.timer.expires_after(std::max<duration>(wait, std::chrono::milliseconds{1}));
     l.timer.async_wait([this, &l](boost::system::error_code ec) {
-      if (!ec) scan(l);
+      if (!ec) scan(l, true);
     });
   }
 
@@ -199,10 +226,12 @@ void dispatcher::start() {
   notify();
 }
 
-void dispatcher::notify() {
+void dispatcher::notify(const std::string& from) {
   if (!impl_->started_) return;
-  for (auto& l : impl_->lanes_) impl_->queue_scan(*l);
+  for (auto& l : impl_->lanes_) impl_->tell(*l, from);
 }
+
+void dispatcher::notify() { notify(std::string{}); }
 
 void dispatcher::stop(duration grace) {
   if (impl_->stopped_) return;

@@ -166,7 +166,7 @@ struct aggregator::impl {
     const auto now = clock_.now();
     std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
     std::vector<std::optional<result<digest>>> flush_out(batch.size());
-    bool emitted = false;
+    std::optional<std::string> first_queued;  // the lowest digest Id this transaction queues
     // What the metrics learn once the transaction commits.
     struct {
       std::int64_t open_delta = 0;
@@ -197,8 +197,9 @@ struct aggregator::impl {
           state.reset();
           if (auto r = txn->put_digest(d, options_.sinks); !r) return r.err();
           counts.reasons.push_back(d.reason);
+          if (!first_queued) first_queued = d.id;
           flush_out[j] = result<digest>(std::move(d));
-          changed = emitted = true;
+          changed = true;
           continue;
         }
         for (auto& [index, item] : jb.items) {
@@ -220,7 +221,7 @@ struct aggregator::impl {
           if (out.emitted) {
             if (auto r = txn->put_digest(*out.emitted, options_.sinks); !r) return r.err();
             counts.reasons.push_back(out.emitted->reason);
-            emitted = true;
+            if (!first_queued) first_queued = out.emitted->id;
           }
           ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(out.emitted)});
         }
@@ -244,7 +245,7 @@ struct aggregator::impl {
         for (const auto& sink : options_.sinks)
           metrics_.outbox_depth.with({sink}).add(static_cast<std::int64_t>(counts.reasons.size()));
     }
-    if (!failure && emitted && options_.on_digest) options_.on_digest();
+    if (!failure && first_queued && options_.on_queued) options_.on_queued(*first_queued);
 
     // Answers go out only after the commit (or the failure).
     return [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
@@ -488,7 +489,7 @@ void aggregator::redeliver(std::string id, handler<std::size_t> done) {
     if (sinks->empty())
       return result<std::size_t>(errc::conflict, "digest " + id + " has no dead-lettered delivery to send again");
     for (const auto& sink : *sinks) impl_->metrics_.outbox_depth.with({sink}).add(1);
-    if (impl_->options_.on_digest) impl_->options_.on_digest();
+    if (impl_->options_.on_queued) impl_->options_.on_queued(id);
     return sinks->size();
   });
 }

@@ -327,11 +327,12 @@ class rocksdb_database final : public database {
     return out;
   }
 
-  result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit) override {
+  result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit,
+                                                const std::string& from) override {
     std::vector<outbox_entry> out;
     const std::string prefix = sink + '\0';
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[outbox]));
-    for (it->Seek(prefix); it->Valid() && out.size() < limit; it->Next()) {
+    for (it->Seek(prefix + from); it->Valid() && out.size() < limit; it->Next()) {
       const auto key = it->key().ToStringView();
       if (key.substr(0, prefix.size()) != prefix) break;
       auto e = decode_outbox(key, it->value().ToStringView());
@@ -519,7 +520,7 @@ class rocksdb_database final : public database {
   // one transaction, and writes the state back.
   template <class Change>
   result<ok_t> update_delivery(const outbox_entry& e, Change change) {
-    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
+    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(unsynced_write_options_));
     const auto key = pair_key(e.digest_id, e.sink);
     std::string value;
     auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[deliveries], key, &value);
@@ -540,6 +541,7 @@ class rocksdb_database final : public database {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cfs_{};
   rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping (see database.hpp)
 };
 
 }  // namespace

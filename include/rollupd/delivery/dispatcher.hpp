@@ -9,7 +9,8 @@
 // threads that serve the network or apply notifications. Per lane, only the
 // oldest pending entry of each user is attempted; that user's later digests
 // wait behind it. Entries left in the outbox when the daemon stops are
-// picked up again when it starts.
+// picked up again when it starts. Besides the passes that new entries and
+// completions start, a pass at least every idle_poll reads each outbox whole.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -53,7 +54,12 @@ class dispatcher {
   std::vector<std::string> sink_names() const;
 
   void start();
-  // New entries are in the outbox (thread-safe, cheap: passes coalesce).
+  // New entries are in the outbox, none with a digest Id below `from`
+  // (thread-safe, cheap: passes coalesce). A pass reads the outbox from the
+  // lowest such Id or the oldest entry it last found pending, whichever is
+  // lower, so it never walks the deleted keys of entries retired long ago.
+  void notify(const std::string& from);
+  // Anything may be new: the next pass reads each outbox from its start.
   void notify();
   // Stops starting attempts, waits up to `grace` for those in flight, then
   // cancels the rest (they stay in the outbox: nothing unconfirmed is

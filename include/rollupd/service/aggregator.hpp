@@ -38,8 +38,10 @@ struct aggregator_options {
   std::size_t storage_threads = 8;                         // threads that run transactions (they block on fsync)
   duration timeout_tick = std::chrono::seconds{1};         // how often due groups are looked for
   std::vector<std::string> sinks{"log"};                   // every digest is queued for each of these
-  std::function<void()> on_digest;  // called after a commit that queued digests (wakes the dispatcher)
-  std::string checkpoint_dir;       // where checkpoint() puts its copies; empty = checkpoints off
+  // Called after a commit that queued digests, with the lowest digest Id it
+  // queued (wakes the dispatcher, which need look no further back).
+  std::function<void(const std::string& digest_id)> on_queued;
+  std::string checkpoint_dir;  // where checkpoint() puts its copies; empty = checkpoints off
   // Where the counts of notifications, digests, open groups and queued
   // deliveries go (the daemon shares one registry among its rooms).
   std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();

@@ -98,8 +98,14 @@ class database {
   virtual result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) = 0;
 
   // --- delivery (SPEC §5) ---
-  // Pending entries of one sink in digest Id order (oldest first).
-  virtual result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit) = 0;
+  // Pending entries of one sink in digest Id order (oldest first), from the
+  // first whose digest Id is `from` or later ("" = from the oldest). Seeking
+  // past `from` skips the deleted keys of entries retired before it.
+  virtual result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit,
+                                                        const std::string& from = {}) = 0;
+  // The three below write without syncing, in either durability mode: losing
+  // one in a crash of the machine only means a repeat delivery or attempt,
+  // which at-least-once delivery allows (SPEC §5).
   // A failed attempt: the entry stays, with its new count and next time.
   virtual result<ok_t> record_failure(const outbox_entry& e, const std::string& error) = 0;
   // The sink confirmed: the entry is retired.

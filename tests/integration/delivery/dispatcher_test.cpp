@@ -229,6 +229,52 @@ TEST_F(dispatcher_test, OneUsersDigestsGoInOrderBehindAFailure) {
   d.stop(1s);
 }
 
+TEST_F(dispatcher_test, APassReadsFromTheIdItIsToldAndAWholePassFindsTheRest) {
+  auto owned = std::make_unique<scripted_sink>(0);
+  auto* sk = owned.get();
+  dispatcher_options o;
+  o.idle_poll = 1h;  // no whole pass unless asked for
+  dispatcher d(*db_, clock_, o);
+  d.add(std::move(owned));
+  d.start();
+  put("00000000000000050000000000000000", "a@x.io", {"scripted"});
+  d.notify("00000000000000050000000000000000");
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1; }));
+
+  // An entry below every Id a pass has seen (as a redelivery queues): found
+  // when it is named.
+  put("00000000000000030000000000000000", "b@x.io", {"scripted"});
+  d.notify("00000000000000030000000000000000");
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 2; }));
+
+  // Named too high, it is skipped: passes do not walk the outbox from its start...
+  put("00000000000000020000000000000000", "c@x.io", {"scripted"});
+  d.notify("00000000000000040000000000000000");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(sk->confirmed().size(), 2U);
+  // ...except when asked to.
+  d.notify();
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 3; }));
+  EXPECT_EQ(sk->confirmed()[2], "00000000000000020000000000000000");
+  d.stop(1s);
+}
+
+TEST_F(dispatcher_test, TheIdlePollReadsTheWholeOutbox) {
+  auto owned = std::make_unique<scripted_sink>(0);
+  auto* sk = owned.get();
+  dispatcher_options o;
+  o.idle_poll = 200ms;
+  dispatcher d(*db_, clock_, o);
+  d.add(std::move(owned));
+  d.start();
+  put("00000000000000050000000000000000", "a@x.io", {"scripted"});
+  d.notify("00000000000000050000000000000000");
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1; }));
+  put("00000000000000010000000000000000", "b@x.io", {"scripted"});  // never named
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 2; }));
+  d.stop(1s);
+}
+
 TEST_F(dispatcher_test, UndeliveredEntriesResumeAfterRestart) {
   put("00000000000000010000000000000000", "a@x.io", {"scripted"});
   {

@@ -248,6 +248,28 @@ TEST_F(database_test, DeadlineIndexFollowsTheGroup) {
   EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), std::vector<std::string>{"late@x.io"});
 }
 
+TEST_F(database_test, ListOutboxStartsAtTheIdItIsGiven) {
+  auto db = open();
+  {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io"), {"log", "file"}));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000030000000000000000", "b@x.io"), {"log", "file"}));
+    ASSERT_TRUE(txn->commit());
+  }
+  const auto ids = [&](const std::string& from) {
+    std::vector<std::string> out;
+    const auto entries = db->list_outbox("file", 10, from);
+    for (const auto& e : *entries) out.push_back(e.digest_id);
+    return out;
+  };
+  EXPECT_EQ(ids(""), (std::vector<std::string>{"00000000000000010000000000000000", "00000000000000030000000000000000"}));
+  EXPECT_EQ(ids("00000000000000010000000000000000"),
+            (std::vector<std::string>{"00000000000000010000000000000000", "00000000000000030000000000000000"}));
+  EXPECT_EQ(ids("00000000000000020000000000000000"), std::vector<std::string>{"00000000000000030000000000000000"});
+  EXPECT_TRUE(ids("00000000000000040000000000000000").empty());  // and not the next sink's entries
+  EXPECT_EQ(db->list_outbox("log", 10, "00000000000000020000000000000000")->size(), 1U);
+}
+
 TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
   auto db = open();
   const auto old_time = *parse_rfc3339("2026-01-01T00:01:00Z");  // make_digest's emitted_at
