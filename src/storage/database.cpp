@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -80,15 +81,23 @@ std::optional<timestamp> decode_expiry(std::string_view bytes) {
 
 std::string deadline_key(timestamp due, const std::string& cid) { return be64(ordered(due)) + cid; }
 
+// Outbox entries are read on every pass of the dispatcher, often hundreds at
+// a time, so they are binary: a marker byte, attempts (4 bytes), the next
+// attempt's time (8 bytes, nanoseconds), then the email. Entries written as
+// JSON by earlier releases (they start with '{') are still read.
+constexpr char outbox_binary_v1 = '\x01';
+
 std::string encode_outbox(const outbox_entry& e) {
-  return nlohmann::json{{"v", storage_format_version},
-                        {"email", e.email},
-                        {"attempts", e.attempts},
-                        {"next", to_nanos(e.next_attempt_at)}}
-      .dump();
+  std::string out;
+  out.reserve(13 + e.email.size());
+  out += outbox_binary_v1;
+  out += be64(static_cast<std::uint32_t>(e.attempts)).substr(4);
+  out += be64(static_cast<std::uint64_t>(to_nanos(e.next_attempt_at)));
+  out += e.email;
+  return out;
 }
 
-std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view bytes) {
+std::optional<outbox_entry> decode_outbox_json(std::string_view key, std::string_view bytes) {
   const auto j = nlohmann::json::parse(bytes, nullptr, false);
   if (!current_version(j)) return std::nullopt;
   const auto sep = key.find('\0');
@@ -100,6 +109,17 @@ std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view
     return std::nullopt;
   return outbox_entry{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), email->get<std::string>(),
                       static_cast<int>(attempts->get<std::int64_t>()), from_nanos(next->get<std::int64_t>())};
+}
+
+std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() == '{') return decode_outbox_json(key, bytes);
+  const auto sep = key.find('\0');
+  if (sep == std::string_view::npos || bytes.size() < 13 || bytes.front() != outbox_binary_v1) return std::nullopt;
+  const auto attempts = read_be64(bytes.substr(1, 4));
+  if (attempts > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  const auto next = static_cast<std::int64_t>(read_be64(bytes.substr(5, 8)));
+  return outbox_entry{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), std::string(bytes.substr(13)),
+                      static_cast<int>(attempts), from_nanos(next)};
 }
 
 // A stored open group, or an error naming whose group is unreadable.
