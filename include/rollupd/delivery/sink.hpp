@@ -23,7 +23,11 @@ class sink {
   virtual ~sink() = default;
   // Stable name used in storage keys and the API: "log", "file", "webhook".
   virtual std::string_view name() const = 0;
-  // One attempt to deliver `d`, whose JSON text (SPEC §3) is `body`.
+  // Whether deliver() reads `body`; a sink that does not is spared the
+  // JSON text of every digest.
+  virtual bool uses_body() const { return true; }
+  // One attempt to deliver `d`, whose JSON text (SPEC §3) is `body` (empty
+  // when uses_body() is false).
   // Calls `done` exactly once, on any thread, possibly before returning.
   virtual void deliver(const digest& d, const std::string& body, std::function<void(attempt_outcome)> done) = 0;
   // Abandons attempts in flight (their `done` reports a failure). Thread-safe.
