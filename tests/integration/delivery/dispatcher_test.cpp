@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -229,50 +230,55 @@ TEST_F(dispatcher_test, OneUsersDigestsGoInOrderBehindAFailure) {
   d.stop(1s);
 }
 
+// A started dispatcher whose one sink confirms everything, with digest 5 of
+// a@x.io already delivered, so that its passes no longer start at the
+// outbox's first key.
+struct passes_fixture {
+  passes_fixture(storage::database& db, const time_source& clock, duration idle_poll,
+                 const std::function<void(const std::string&)>& put) {
+    auto owned = std::make_unique<scripted_sink>(0);
+    sk = owned.get();
+    dispatcher_options o;
+    o.idle_poll = idle_poll;
+    d = std::make_unique<dispatcher>(db, clock, o);
+    d->add(std::move(owned));
+    d->start();
+    put("00000000000000050000000000000000");
+    d->notify("00000000000000050000000000000000");
+    delivered_first = eventually([&] { return sk->confirmed().size() == 1; });
+  }
+  ~passes_fixture() { d->stop(1s); }
+  scripted_sink* sk = nullptr;
+  std::unique_ptr<dispatcher> d;
+  bool delivered_first = false;
+};
+
 TEST_F(dispatcher_test, APassReadsFromTheIdItIsToldAndAWholePassFindsTheRest) {
-  auto owned = std::make_unique<scripted_sink>(0);
-  auto* sk = owned.get();
-  dispatcher_options o;
-  o.idle_poll = 1h;  // no whole pass unless asked for
-  dispatcher d(*db_, clock_, o);
-  d.add(std::move(owned));
-  d.start();
-  put("00000000000000050000000000000000", "a@x.io", {"scripted"});
-  d.notify("00000000000000050000000000000000");
-  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1; }));
+  passes_fixture f(*db_, clock_, 1h, [&](const std::string& id) { put(id, "a@x.io", {"scripted"}); });  // no idle poll
+  ASSERT_TRUE(f.delivered_first);
 
   // An entry below every Id a pass has seen (as a redelivery queues): found
   // when it is named.
   put("00000000000000030000000000000000", "b@x.io", {"scripted"});
-  d.notify("00000000000000030000000000000000");
-  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 2; }));
+  f.d->notify("00000000000000030000000000000000");
+  ASSERT_TRUE(eventually([&] { return f.sk->confirmed().size() == 2; }));
 
   // Named too high, it is skipped: passes do not walk the outbox from its start...
   put("00000000000000020000000000000000", "c@x.io", {"scripted"});
-  d.notify("00000000000000040000000000000000");
+  f.d->notify("00000000000000040000000000000000");
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(sk->confirmed().size(), 2U);
+  EXPECT_EQ(f.sk->confirmed().size(), 2U);
   // ...except when asked to.
-  d.notify();
-  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 3; }));
-  EXPECT_EQ(sk->confirmed()[2], "00000000000000020000000000000000");
-  d.stop(1s);
+  f.d->notify();
+  ASSERT_TRUE(eventually([&] { return f.sk->confirmed().size() == 3; }));
+  EXPECT_EQ(f.sk->confirmed()[2], "00000000000000020000000000000000");
 }
 
 TEST_F(dispatcher_test, TheIdlePollReadsTheWholeOutbox) {
-  auto owned = std::make_unique<scripted_sink>(0);
-  auto* sk = owned.get();
-  dispatcher_options o;
-  o.idle_poll = 200ms;
-  dispatcher d(*db_, clock_, o);
-  d.add(std::move(owned));
-  d.start();
-  put("00000000000000050000000000000000", "a@x.io", {"scripted"});
-  d.notify("00000000000000050000000000000000");
-  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1; }));
+  passes_fixture f(*db_, clock_, 200ms, [&](const std::string& id) { put(id, "a@x.io", {"scripted"}); });
+  ASSERT_TRUE(f.delivered_first);
   put("00000000000000010000000000000000", "b@x.io", {"scripted"});  // never named
-  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 2; }));
-  d.stop(1s);
+  ASSERT_TRUE(eventually([&] { return f.sk->confirmed().size() == 2; }));
 }
 
 TEST_F(dispatcher_test, UndeliveredEntriesResumeAfterRestart) {
