@@ -97,29 +97,40 @@ std::string encode_outbox(const outbox_entry& e) {
   return out;
 }
 
-std::optional<outbox_entry> decode_outbox_json(std::string_view key, std::string_view bytes) {
+// The value's fields in the JSON form of earlier releases; false when unreadable.
+bool read_outbox_json(std::string_view bytes, outbox_entry& e) {
   const auto j = nlohmann::json::parse(bytes, nullptr, false);
-  if (!current_version(j)) return std::nullopt;
-  const auto sep = key.find('\0');
+  if (!current_version(j)) return false;
   const auto email = j.find("email");
   const auto attempts = j.find("attempts");
   const auto next = j.find("next");
-  if (sep == std::string_view::npos || email == j.end() || !email->is_string() || attempts == j.end() ||
-      !attempts->is_number_integer() || next == j.end() || !next->is_number_integer())
-    return std::nullopt;
-  return outbox_entry{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), email->get<std::string>(),
-                      static_cast<int>(attempts->get<std::int64_t>()), from_nanos(next->get<std::int64_t>())};
+  if (email == j.end() || !email->is_string() || attempts == j.end() || !attempts->is_number_integer() ||
+      next == j.end() || !next->is_number_integer())
+    return false;
+  e.email = email->get<std::string>();
+  e.attempts = static_cast<int>(attempts->get<std::int64_t>());
+  e.next_attempt_at = from_nanos(next->get<std::int64_t>());
+  return true;
+}
+
+// The value's fields in the binary form; false when unreadable.
+bool read_outbox_binary(std::string_view bytes, outbox_entry& e) {
+  if (bytes.size() < 13 || bytes.front() != outbox_binary_v1) return false;
+  const auto attempts = read_be64(bytes.substr(1, 4));
+  if (attempts > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return false;
+  e.attempts = static_cast<int>(attempts);
+  e.next_attempt_at = from_nanos(static_cast<std::int64_t>(read_be64(bytes.substr(5, 8))));
+  e.email = std::string(bytes.substr(13));
+  return true;
 }
 
 std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view bytes) {
-  if (!bytes.empty() && bytes.front() == '{') return decode_outbox_json(key, bytes);
   const auto sep = key.find('\0');
-  if (sep == std::string_view::npos || bytes.size() < 13 || bytes.front() != outbox_binary_v1) return std::nullopt;
-  const auto attempts = read_be64(bytes.substr(1, 4));
-  if (attempts > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
-  const auto next = static_cast<std::int64_t>(read_be64(bytes.substr(5, 8)));
-  return outbox_entry{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), std::string(bytes.substr(13)),
-                      static_cast<int>(attempts), from_nanos(next)};
+  if (sep == std::string_view::npos) return std::nullopt;
+  outbox_entry e{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), {}, 0, {}};
+  const bool read = !bytes.empty() && bytes.front() == '{' ? read_outbox_json(bytes, e) : read_outbox_binary(bytes, e);
+  if (!read) return std::nullopt;
+  return e;
 }
 
 // A stored open group, or an error naming whose group is unreadable.
