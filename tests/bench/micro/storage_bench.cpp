@@ -5,39 +5,25 @@
 // request pays at least this much.
 
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
-#include <filesystem>
+#include <cstdio>
 #include <random>
 #include <string>
 
 #include "rollupd/core/decode.hpp"
 #include "rollupd/core/strategy.hpp"
 #include "rollupd/storage/database.hpp"
+#include "support/temp_dir.hpp"
 
 namespace rollup {
 namespace {
 
 const timestamp t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
 
-// A fresh directory under the system's temp dir, removed at the end.
-struct scratch_dir {
-  scratch_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rollupd-storage-bench.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 // The smallest durable thing: one key written through the write-ahead log.
 void BM_StorageOneWrite(benchmark::State& st) {
-  scratch_dir dir;
-  auto db = storage::database::open({dir.path + "/db", false, std::chrono::milliseconds{2000}});
+  testing::temp_dir dir;
+  auto db = storage::database::open({dir.str() + "/db", false, std::chrono::milliseconds{2000}});
   for (auto _ : st)
     if (!db->probe_write()) st.SkipWithError("write failed");
 }
@@ -47,8 +33,8 @@ BENCHMARK(BM_StorageOneWrite);
 // lock, strategy, save the group and its deadline, queue a digest when one
 // completes, commit) for 10,000 users uniformly with 5% HIGH, as scenario 1.
 void BM_StorageCycle(benchmark::State& st) {
-  scratch_dir dir;
-  auto db = storage::database::open({dir.path + "/db", false, std::chrono::milliseconds{2000}});
+  testing::temp_dir dir;
+  auto db = storage::database::open({dir.str() + "/db", false, std::chrono::milliseconds{2000}});
   const policy rules;
   const std::vector<std::string> sinks{"log"};
   std::mt19937_64 random(42);
@@ -71,7 +57,8 @@ void BM_StorageCycle(benchmark::State& st) {
     }
     auto out = strategy(event{std::move(n), t0, id}, std::move(*loaded), rules);
     if (out.state && !out.state->due_at) out.state->due_at = out.state->first_received_at + std::chrono::minutes{10};
-    const bool saved = out.state ? static_cast<bool>(txn->save_group(*out.state)) : static_cast<bool>(txn->delete_group(user));
+    const bool saved =
+        out.state ? static_cast<bool>(txn->save_group(*out.state)) : static_cast<bool>(txn->delete_group(user));
     const bool queued = !out.emitted || static_cast<bool>(txn->put_digest(*out.emitted, sinks));
     if (!saved || !queued || !txn->commit()) {
       st.SkipWithError("cycle failed");
