@@ -3,12 +3,14 @@
 // strand. This is the only room that calls strategy() and the only writer of
 // open groups.
 //
-// Threading: every method may be called from any thread and returns at once.
-// The handler runs later on one of the aggregator's storage threads (never on
-// the caller's thread), after the transaction holding the change committed.
-// Callers that own I/O (HTTP sessions) post the result back to their own
-// executor. Notifications for one correlation ID are applied one at a time
-// in the order ingest() was called; different IDs proceed in parallel.
+// Threading: every method may be called from any thread. The handler runs
+// after the transaction holding the change committed, on one of the
+// aggregator's storage threads — or, with `run_on_caller`, for an ingest()
+// or flush() whose correlation ID has nothing queued, on the caller's thread
+// before the call returns. Callers that own I/O (HTTP sessions) post the
+// result back to their own executor, and hold no lock the handler takes.
+// Notifications for one correlation ID are applied one at a time in the
+// order ingest() was called; different IDs proceed in parallel.
 
 #include <chrono>
 #include <cstddef>
@@ -36,6 +38,12 @@ struct aggregator_options {
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
   std::size_t storage_threads = 8;                         // threads that run transactions (they block on fsync)
+  // Run the cycle of an idle correlation ID on the thread that asks for it
+  // instead of handing it to a storage thread and the answer back. For
+  // commits that do not wait for the disk (durability "wal"): they are CPU
+  // work, and the two thread hand-offs cost about as much as the cycle. A
+  // user with work queued still goes round on the storage threads.
+  bool run_on_caller = false;
   duration timeout_tick = std::chrono::seconds{1};         // how often due groups are looked for
   std::vector<std::string> sinks{"log"};                   // every digest is queued for each of these
   // Called after a commit that queued digests, with the lowest digest Id it

@@ -60,6 +60,78 @@ class aggregator_test : public ::testing::Test {
     return r ? (*r)[0] : ingest_result{};
   }
 
+  // One request with items for two users: one answer per item, in request
+  // order, each user's items applied in order.
+  void expect_array_answers_in_order() {
+    auto r = ingest({make("a@x.io", "a1"), make("b@x.io", "b1"), make("a@x.io", "a2"), make("a@x.io", "a3")});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 4U);
+    EXPECT_EQ((*r)[0].email, "a@x.io");
+    EXPECT_EQ((*r)[0].pending, 1U);
+    EXPECT_EQ((*r)[1].email, "b@x.io");
+    EXPECT_EQ((*r)[1].pending, 1U);
+    EXPECT_EQ((*r)[2].pending, 2U);
+    ASSERT_TRUE((*r)[3].emitted);
+    EXPECT_EQ((*r)[3].emitted->notifications[0].text, "a1");
+  }
+
+  // Many threads post for one user at once: each notification is applied
+  // exactly once, three to a digest.
+  void expect_concurrent_posts_applied_once() {
+    constexpr int threads = 8, per_thread = 25;  // 200 notifications
+    std::vector<std::thread> workers;
+    std::mutex m;
+    std::vector<ingest_result> results;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          auto r = ingest({make("hot@x.io", "n-" + std::to_string(t * per_thread + i))});
+          ASSERT_TRUE(r);
+          std::lock_guard lock(m);
+          results.push_back((*r)[0]);
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+
+    std::multiset<std::string> seen;
+    std::size_t digests = 0;
+    for (const auto& r : results) {
+      if (!r.emitted) continue;
+      ++digests;
+      EXPECT_EQ(r.emitted->notifications.size(), 3U);
+      for (const auto& n : r.emitted->notifications) seen.insert(n.text);
+    }
+    EXPECT_EQ(digests, 66U);
+    auto open = wait<group_view>([&](auto done) { agg_->get_group("hot@x.io", std::move(done)); });
+    ASSERT_TRUE(open);
+    EXPECT_EQ(open->notifications.size(), 2U);
+    for (const auto& n : open->notifications) seen.insert(n.text);
+    ASSERT_EQ(seen.size(), 200U);
+    for (int i = 0; i < 200; ++i) EXPECT_EQ(seen.count("n-" + std::to_string(i)), 1U) << i;
+  }
+
+  // Many notifications for one user queued without waiting: each group holds
+  // them in the order ingest() was called.
+  void expect_arrival_order() {
+    std::vector<std::future<result<std::vector<ingest_result>>>> answers;
+    std::vector<std::shared_ptr<std::promise<result<std::vector<ingest_result>>>>> promises;
+    for (int i = 0; i < 60; ++i) {
+      auto p = std::make_shared<std::promise<result<std::vector<ingest_result>>>>();
+      answers.push_back(p->get_future());
+      agg_->ingest(ingest_request{{make("o@x.io", std::to_string(i))}, std::nullopt},
+                   [p](auto r) { p->set_value(std::move(r)); });
+    }
+    int expected = 0;
+    for (auto& f : answers) {
+      auto r = f.get();
+      ASSERT_TRUE(r);
+      if (!(*r)[0].emitted) continue;
+      for (const auto& n : (*r)[0].emitted->notifications) EXPECT_EQ(n.text, std::to_string(expected++));
+    }
+    EXPECT_EQ(expected, 60);
+  }
+
   testing::temp_dir dir_;
   testing::fake_clock clock_;
   std::unique_ptr<storage::database> db_;
@@ -126,18 +198,7 @@ TEST_F(aggregator_test, HighPriorityCompletesTheGroup) {
   EXPECT_EQ(high.emitted->notifications.size(), 2U);
 }
 
-TEST_F(aggregator_test, ArraySpanningUsersAnswersInOrder) {
-  auto r = ingest({make("a@x.io", "a1"), make("b@x.io", "b1"), make("a@x.io", "a2"), make("a@x.io", "a3")});
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->size(), 4U);
-  EXPECT_EQ((*r)[0].email, "a@x.io");
-  EXPECT_EQ((*r)[0].pending, 1U);
-  EXPECT_EQ((*r)[1].email, "b@x.io");
-  EXPECT_EQ((*r)[1].pending, 1U);
-  EXPECT_EQ((*r)[2].pending, 2U);
-  ASSERT_TRUE((*r)[3].emitted);
-  EXPECT_EQ((*r)[3].emitted->notifications[0].text, "a1");
-}
+TEST_F(aggregator_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
 TEST_F(aggregator_test, DuplicateIdChangesNothing) {
   EXPECT_FALSE(one(make("a@x.io", "1", priority::low, "id-1")).duplicate);
@@ -201,60 +262,50 @@ TEST_F(aggregator_test, GroupViewShowsDueTime) {
   EXPECT_FALSE(never->summary.due_at);
 }
 
-TEST_F(aggregator_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) {
-  constexpr int threads = 8, per_thread = 25;  // 200 notifications
-  std::vector<std::thread> workers;
-  std::mutex m;
-  std::vector<ingest_result> results;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      for (int i = 0; i < per_thread; ++i) {
-        auto r = ingest({make("hot@x.io", "n-" + std::to_string(t * per_thread + i))});
-        ASSERT_TRUE(r);
-        std::lock_guard lock(m);
-        results.push_back((*r)[0]);
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
+TEST_F(aggregator_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_concurrent_posts_applied_once(); }
 
-  std::multiset<std::string> seen;
-  std::size_t digests = 0;
-  for (const auto& r : results) {
-    if (!r.emitted) continue;
-    ++digests;
-    EXPECT_EQ(r.emitted->notifications.size(), 3U);
-    for (const auto& n : r.emitted->notifications) seen.insert(n.text);
-  }
-  EXPECT_EQ(digests, 66U);
-  auto open = wait<group_view>([&](auto done) { agg_->get_group("hot@x.io", std::move(done)); });
-  ASSERT_TRUE(open);
-  EXPECT_EQ(open->notifications.size(), 2U);
-  for (const auto& n : open->notifications) seen.insert(n.text);
-  ASSERT_EQ(seen.size(), 200U);
-  for (int i = 0; i < 200; ++i) EXPECT_EQ(seen.count("n-" + std::to_string(i)), 1U) << i;
-}
+TEST_F(aggregator_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
 
-TEST_F(aggregator_test, OneUsersOrderIsArrivalOrder) {
-  // Queue many notifications without waiting; each group must hold them in
-  // the order ingest() was called.
-  std::vector<std::future<result<std::vector<ingest_result>>>> answers;
-  std::vector<std::shared_ptr<std::promise<result<std::vector<ingest_result>>>>> promises;
-  for (int i = 0; i < 60; ++i) {
-    auto p = std::make_shared<std::promise<result<std::vector<ingest_result>>>>();
-    answers.push_back(p->get_future());
-    agg_->ingest(ingest_request{{make("o@x.io", std::to_string(i))}, std::nullopt},
-                 [p](auto r) { p->set_value(std::move(r)); });
+// With run_on_caller (the daemon's wal mode), an idle user's cycle runs on
+// the calling thread: committed before its handler runs, and both before
+// ingest() returns. A user with work queued still goes round on the storage
+// threads, so the strand's guarantees hold as before.
+class caller_thread_test : public aggregator_test {
+ protected:
+  void SetUp() override {
+    aggregator_options o;
+    o.run_on_caller = true;
+    start(o);
   }
-  int expected = 0;
-  for (auto& f : answers) {
-    auto r = f.get();
+};
+
+TEST_F(caller_thread_test, AnIdleUsersCycleCommitsAndAnswersBeforeIngestReturns) {
+  one(make("a@x.io", "1"));
+  std::optional<std::thread::id> answered_on;
+  std::optional<std::size_t> stored_when_answered;
+  agg_->ingest(ingest_request{{make("a@x.io", "2")}, std::nullopt}, [&](result<std::vector<ingest_result>> r) {
     ASSERT_TRUE(r);
-    if (!(*r)[0].emitted) continue;
-    for (const auto& n : (*r)[0].emitted->notifications) EXPECT_EQ(n.text, std::to_string(expected++));
-  }
-  EXPECT_EQ(expected, 60);
+    answered_on = std::this_thread::get_id();
+    auto g = db_->read_group("a@x.io");  // what a reader sees the moment the answer goes out
+    if (g && *g) stored_when_answered = (*g)->notifications.size();
+  });
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_EQ(stored_when_answered, 2U);
+
+  auto flushed = std::optional<std::thread::id>{};
+  agg_->flush("a@x.io", [&](result<digest> r) {
+    EXPECT_TRUE(r);
+    flushed = std::this_thread::get_id();
+  });
+  EXPECT_EQ(flushed, std::this_thread::get_id());
+  EXPECT_EQ(agg_->active_strands(), 0U);
 }
+
+TEST_F(caller_thread_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_concurrent_posts_applied_once(); }
+
+TEST_F(caller_thread_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
+
+TEST_F(caller_thread_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
 TEST_F(aggregator_test, IdleUsersHoldNoStrand) {
   for (int i = 0; i < 500; ++i) one(make("u" + std::to_string(i) + "@x.io", "1"));
@@ -301,11 +352,12 @@ using namespace std::chrono_literals;
 
 class timeout_test : public ::testing::Test {
  protected:
-  void start() {
+  void start(bool run_on_caller = false) {
     agg_.reset();
     db_.reset();
     db_ = storage::database::open({dir_.str(), false, 2000ms});
     aggregator_options o;
+    o.run_on_caller = run_on_caller;
     o.completion_timeout = 10min;
     o.timeout_tick = 1h;  // the test calls expire_due itself (the first look runs at start)
     agg_ = std::make_unique<aggregator>(*db_, clock_, o);
@@ -332,6 +384,25 @@ class timeout_test : public ::testing::Test {
     return r ? *r : std::vector<stored_digest>{};
   }
 
+  // a falls due at 10 min, b five minutes later; each is emitted once.
+  void expect_each_group_completes_when_due() {
+    post("a@x.io", "1");
+    clock_.advance(5min);
+    post("b@x.io", "1");
+    clock_.advance(4min);
+    EXPECT_EQ(expire(), 0U);  // a is due at 10 min
+    clock_.advance(1min);
+    EXPECT_EQ(expire(), 1U);  // a, not b
+    auto ds = digests();
+    ASSERT_EQ(ds.size(), 1U);
+    EXPECT_EQ(ds[0].d.email, "a@x.io");
+    EXPECT_EQ(ds[0].d.reason, completion_reason::timeout);
+    EXPECT_FALSE(ds[0].d.late);
+    EXPECT_EQ(expire(), 0U);  // emitted once
+    clock_.advance(5min);
+    EXPECT_EQ(expire(), 1U);  // now b
+  }
+
   testing::temp_dir dir_;
   testing::fake_clock clock_;
   std::unique_ptr<storage::database> db_;
@@ -340,21 +411,13 @@ class timeout_test : public ::testing::Test {
 
 TEST_F(timeout_test, GroupCompletesWhenDueAndNotBefore) {
   start();
-  post("a@x.io", "1");
-  clock_.advance(5min);
-  post("b@x.io", "1");
-  clock_.advance(4min);
-  EXPECT_EQ(expire(), 0U);  // a is due at 10 min
-  clock_.advance(1min);
-  EXPECT_EQ(expire(), 1U);  // a, not b
-  auto ds = digests();
-  ASSERT_EQ(ds.size(), 1U);
-  EXPECT_EQ(ds[0].d.email, "a@x.io");
-  EXPECT_EQ(ds[0].d.reason, completion_reason::timeout);
-  EXPECT_FALSE(ds[0].d.late);
-  EXPECT_EQ(expire(), 0U);  // emitted once
-  clock_.advance(5min);
-  EXPECT_EQ(expire(), 1U);  // now b
+  expect_each_group_completes_when_due();
+}
+
+// The timeout jobs the housekeeping thread queues run on that thread.
+TEST_F(timeout_test, GroupCompletesWhenDueWithCyclesOnTheCallersThread) {
+  start(true);
+  expect_each_group_completes_when_due();
 }
 
 TEST_F(timeout_test, DueTimeIsSetByTheFirstNotificationOnly) {
