@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -42,12 +43,12 @@ struct dispatcher::impl {
     std::unique_ptr<sink> s;
     strand_type strand;
     asio::steady_timer timer;
-    std::unordered_set<std::string> busy;  // users with an attempt in flight
+    std::unordered_map<std::string, std::string> busy;  // user -> digest Id of their attempt in flight
     std::size_t in_flight = 0;
     bool stopping = false;
     std::atomic<bool> scan_queued{false};
-    // Where the next pass starts reading (a digest Id): the oldest entry the
-    // last pass found pending; nullopt when it found none.
+    // Where the next pass starts reading (a digest Id): the first entry the
+    // last pass left for later; nullopt when it left none.
     std::optional<std::string> start{std::string{}};
     std::mutex told_mutex;
     std::optional<std::string> told;  // the lowest Id notify() named since the last pass
@@ -78,8 +79,13 @@ struct dispatcher::impl {
     queue_scan(l);
   }
 
-  // Every pending entry has an Id at or above l.start or l.told, so a pass
-  // reads from the lower of the two; `whole` reads the outbox from its start.
+  // A pass reads from the lower of l.start and l.told (`whole`: from the
+  // outbox's start) and attempts what is due, each user's oldest digest
+  // first. Every pending entry is in flight (if it stays pending, its finish
+  // names it again), or named by notify(), or at or above where the next
+  // pass starts: the first entry this pass left for later, because an older
+  // digest of its user goes first, it is not due, or the lane was full. So a
+  // pass never reads again what an earlier one already handed out.
   void scan(lane& l, bool whole) {
     if (l.stopping) return;
     std::optional<std::string> from;
@@ -91,25 +97,42 @@ struct dispatcher::impl {
     if (l.start && (!from || *l.start < *from)) from = l.start;
     if (!from) return arm(l, options_.idle_poll);  // nothing pending, nothing new
     const std::string name(l.s->name());
-    auto entries = db_.list_outbox(name, options_.scan_limit, *from);
-    if (!entries) {
-      spdlog::warn("delivery to {}: cannot read the outbox: {}", name, entries.err().detail);
+    const auto now = clock_.now();
+    std::optional<std::string> next;              // where the next pass starts
+    std::string last;                             // the last entry read
+    std::unordered_set<std::string> met;          // users whose oldest pending entry was read
+    duration wait = options_.idle_poll;
+    const auto later = [&next](const std::string& id) {
+      if (!next) next = id;
+    };
+    auto read = db_.visit_outbox(name, *from, options_.scan_limit, [&](storage::outbox_entry e) {
+      last = e.digest_id;
+      const bool oldest = met.insert(e.email).second;
+      const auto busy = l.busy.find(e.email);
+      if (busy != l.busy.end() && busy->second == e.digest_id) return true;  // in flight
+      if (!oldest || busy != l.busy.end()) {  // an older digest of this user goes first
+        later(e.digest_id);
+        return true;
+      }
+      if (e.next_attempt_at > now) {
+        wait = std::min<duration>(wait, e.next_attempt_at - now);
+        later(e.digest_id);
+        return true;
+      }
+      if (l.in_flight >= options_.max_in_flight) {  // a completion scans again
+        later(e.digest_id);
+        return false;
+      }
+      attempt(l, std::move(e));
+      return true;
+    });
+    if (!read) {
+      spdlog::warn("delivery to {}: cannot read the outbox: {}", name, read.err().detail);
       l.start = std::string{};
       return arm(l, std::chrono::seconds{1});
     }
-    l.start = entries->empty() ? std::nullopt : std::optional<std::string>(entries->front().digest_id);
-    const auto now = clock_.now();
-    std::unordered_set<std::string> blocked = l.busy;
-    duration wait = options_.idle_poll;
-    for (auto& e : *entries) {
-      if (!blocked.insert(e.email).second) continue;  // an older digest of this user goes first
-      if (e.next_attempt_at > now) {
-        wait = std::min<duration>(wait, e.next_attempt_at - now);
-        continue;
-      }
-      if (l.in_flight >= options_.max_in_flight) break;  // a completion scans again
-      attempt(l, std::move(e));
-    }
+    if (!next && *read == options_.scan_limit) next = last;  // more may follow
+    l.start = next;
     arm(l, wait);
   }
 
@@ -123,7 +146,7 @@ struct dispatcher::impl {
   void attempt(lane& l, storage::outbox_entry e) {
     ++l.in_flight;
     ++in_flight_total_;
-    l.busy.insert(e.email);
+    l.busy.emplace(e.email, e.digest_id);
     auto d = db_.read_digest(e.digest_id);
     if (!d || !*d) {
       const std::string why = d ? "the digest is gone" : d.err().detail;
@@ -142,12 +165,14 @@ struct dispatcher::impl {
   void finish(lane& l, storage::outbox_entry e, attempt_outcome o, std::optional<timestamp> first) {
     const std::string name(l.s->name());
     const auto now = clock_.now();
+    bool gone = false;  // retired or dead-lettered: no pass need read it again
     if (o.confirmed) {
       ++e.attempts;
       if (auto r = db_.retire(e, now); !r) {  // stays in the outbox: delivered again later (at least once)
         spdlog::warn("delivery to {}: digest {} confirmed but not retired: {}", name, e.digest_id, r.err().detail);
       } else {
         spdlog::debug("delivery to {}: digest {} confirmed after {} attempt(s)", name, e.digest_id, e.attempts);
+        gone = true;
         l.depth.add(-1);
         l.delivered.inc();
         if (first) l.latency.observe(std::chrono::duration<double>(now - *first).count());
@@ -163,6 +188,7 @@ struct dispatcher::impl {
         if (auto r = db_.dead_letter(e, o.error); !r) {
           spdlog::warn("delivery to {}: cannot dead-letter digest {}: {}", name, e.digest_id, r.err().detail);
         } else {
+          gone = true;
           l.depth.add(-1);
           l.dead_lettered.inc();
         }
@@ -184,7 +210,13 @@ struct dispatcher::impl {
       --in_flight_total_;
     }
     idle_cv_.notify_all();
-    if (!l.stopping) queue_scan(l);
+    if (l.stopping) return;
+    // Still pending (a failed attempt, or bookkeeping that did not write):
+    // a pass may have started past it while it was in flight, so name it.
+    if (gone)
+      queue_scan(l);
+    else
+      tell(l, e.digest_id);
   }
 
   storage::database& db_;

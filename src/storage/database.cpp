@@ -371,20 +371,21 @@ class rocksdb_database final : public database {
     return out;
   }
 
-  result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit,
-                                                const std::string& from) override {
-    std::vector<outbox_entry> out;
+  result<std::size_t> visit_outbox(const std::string& sink, const std::string& from, std::size_t limit,
+                                   const std::function<bool(outbox_entry)>& visit) override {
+    std::size_t n = 0;
     const std::string prefix = sink + '\0';
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[outbox]));
-    for (it->Seek(prefix + from); it->Valid() && out.size() < limit; it->Next()) {
+    for (it->Seek(prefix + from); it->Valid() && n < limit; it->Next()) {
       const auto key = it->key().ToStringView();
       if (key.substr(0, prefix.size()) != prefix) break;
       auto e = decode_outbox(key, it->value().ToStringView());
       if (!e) return error{errc::storage_unavailable, "an outbox entry is unreadable: " + std::string(key), {}};
-      out.push_back(std::move(*e));
+      ++n;
+      if (!visit(std::move(*e))) break;
     }
     if (!it->status().ok()) return storage_error(it->status(), "read the outbox");
-    return out;
+    return n;
   }
 
   result<ok_t> record_failure(const outbox_entry& e, const std::string& error_text) override {

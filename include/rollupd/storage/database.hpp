@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,11 +99,24 @@ class database {
   virtual result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) = 0;
 
   // --- delivery (SPEC §5) ---
-  // Pending entries of one sink in digest Id order (oldest first), from the
-  // first whose digest Id is `from` or later ("" = from the oldest). Seeking
-  // past `from` skips the deleted keys of entries retired before it.
-  virtual result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit,
-                                                        const std::string& from = {}) = 0;
+  // Hands `visit` the pending entries of one sink in digest Id order (oldest
+  // first), from the first whose digest Id is `from` or later ("" = from the
+  // oldest), until it returns false or `limit` entries were handed over.
+  // Answers how many were. Seeking past `from` skips the deleted keys of
+  // entries retired before it; stopping early reads no further.
+  virtual result<std::size_t> visit_outbox(const std::string& sink, const std::string& from, std::size_t limit,
+                                           const std::function<bool(outbox_entry)>& visit) = 0;
+  // The same entries as a list.
+  result<std::vector<outbox_entry>> list_outbox(const std::string& sink, std::size_t limit,
+                                                const std::string& from = {}) {
+    std::vector<outbox_entry> out;
+    auto n = visit_outbox(sink, from, limit, [&out](outbox_entry e) {
+      out.push_back(std::move(e));
+      return true;
+    });
+    if (!n) return n.err();
+    return out;
+  }
   // The three below write without syncing, in either durability mode: losing
   // one in a crash of the machine only means a repeat delivery or attempt,
   // which at-least-once delivery allows (SPEC §5).

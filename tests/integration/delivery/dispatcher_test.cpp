@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -227,6 +229,51 @@ TEST_F(dispatcher_test, OneUsersDigestsGoInOrderBehindAFailure) {
   ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 3; }));
   EXPECT_EQ(sk->confirmed()[1], "00000000000000010000000000000000");
   EXPECT_EQ(sk->confirmed()[2], "00000000000000020000000000000000");
+  d.stop(1s);
+}
+
+TEST_F(dispatcher_test, AFullLaneGoesOnFromWhereItStopped) {
+  // Two attempts at a time over 20 digests of 5 users, and no pass but the
+  // first and those completions start: every digest is delivered once, each
+  // user's in Id order.
+  std::map<std::string, std::vector<std::string>> expected;
+  for (int i = 1; i <= 20; ++i) {
+    char id[33];
+    std::snprintf(id, sizeof id, "%016d0000000000000000", i);
+    const auto email = "u" + std::to_string(i % 5) + "@x.io";
+    put(id, email, {"scripted"});
+    expected[email].push_back(id);
+  }
+  auto owned = std::make_unique<scripted_sink>(0);
+  auto* sk = owned.get();
+  dispatcher_options o;
+  o.max_in_flight = 2;
+  o.idle_poll = 1h;
+  dispatcher d(*db_, clock_, o);
+  d.add(std::move(owned));
+  d.start();
+  ASSERT_TRUE(eventually([&] { return *db_->count_outbox() == 0; }));
+  d.stop(1s);
+  const auto confirmed = sk->confirmed();
+  ASSERT_EQ(confirmed.size(), 20U);
+  std::map<std::string, std::vector<std::string>> got;
+  for (const auto& id : confirmed) got["u" + std::to_string(std::stoi(id.substr(0, 16)) % 5) + "@x.io"].push_back(id);
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(dispatcher_test, AFailedAttemptIsTriedAgainWithoutBeingNamed) {
+  // No idle poll and no notify(): the failure itself brings the entry back.
+  put("00000000000000010000000000000000", "a@x.io", {"scripted"});
+  auto owned = std::make_unique<scripted_sink>(1, 100ms);
+  auto* sk = owned.get();
+  dispatcher_options o;
+  o.idle_poll = 1h;
+  dispatcher d(*db_, clock_, o);
+  d.add(std::move(owned));
+  d.start();
+  ASSERT_TRUE(eventually([&] { return state_of("00000000000000010000000000000000", "scripted").attempts == 1; }));
+  clock_.advance(1s);
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1U; }));
   d.stop(1s);
 }
 
