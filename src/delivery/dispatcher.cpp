@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -25,6 +26,10 @@ namespace {
 
 namespace asio = boost::asio;
 using strand_type = asio::strand<asio::thread_pool::executor_type>;
+
+// Entries a lane holds in memory while they wait behind an older digest of
+// their user (beyond this, passes read them again instead).
+constexpr std::size_t max_waiting = 10000;
 
 }  // namespace
 
@@ -44,6 +49,11 @@ struct dispatcher::impl {
     strand_type strand;
     asio::steady_timer timer;
     std::unordered_map<std::string, std::string> busy;  // user -> digest Id of their attempt in flight
+    // Entries read and held back because an older digest of their user goes
+    // first, per user in Id order: a pass skips them, and when the user's
+    // older digest is retired the next one is attempted from here.
+    std::unordered_map<std::string, std::map<std::string, storage::outbox_entry>> waiting;
+    std::unordered_set<std::string> waiting_ids;
     std::size_t in_flight = 0;
     bool stopping = false;
     std::atomic<bool> scan_queued{false};
@@ -82,10 +92,11 @@ struct dispatcher::impl {
   // A pass reads from the lower of l.start and l.told (`whole`: from the
   // outbox's start) and attempts what is due, each user's oldest digest
   // first. Every pending entry is in flight (if it stays pending, its finish
-  // names it again), or named by notify(), or at or above where the next
-  // pass starts: the first entry this pass left for later, because an older
-  // digest of its user goes first, it is not due, or the lane was full. So a
-  // pass never reads again what an earlier one already handed out.
+  // names it again), or waiting in memory behind an older digest of its user
+  // (its turn comes when that one is retired), or named by notify(), or at or
+  // above where the next pass starts: the first entry this pass left for
+  // later, because it is not due, the lane was full, or too many wait. So a
+  // pass never reads again what an earlier one already handed out or held.
   void scan(lane& l, bool whole) {
     if (l.stopping) return;
     std::optional<std::string> from;
@@ -108,10 +119,11 @@ struct dispatcher::impl {
     auto read = db_.visit_outbox(name, *from, options_.scan_limit, [&](storage::outbox_entry e) {
       last = e.digest_id;
       const bool oldest = met.insert(e.email).second;
+      if (l.waiting_ids.count(e.digest_id) != 0) return true;  // held
       const auto busy = l.busy.find(e.email);
       if (busy != l.busy.end() && busy->second == e.digest_id) return true;  // in flight
       if (!oldest || busy != l.busy.end()) {  // an older digest of this user goes first
-        later(e.digest_id);
+        if (!hold(l, e)) later(e.digest_id);
         return true;
       }
       if (e.next_attempt_at > now) {
@@ -143,10 +155,37 @@ struct dispatcher::impl {
     });
   }
 
+  bool hold(lane& l, const storage::outbox_entry& e) {
+    if (l.waiting_ids.size() >= max_waiting) return false;
+    l.waiting_ids.insert(e.digest_id);
+    l.waiting[e.email].emplace(e.digest_id, e);
+    return true;
+  }
+
+  // The oldest entry held for `email`, taken out of the waiting list.
+  std::optional<storage::outbox_entry> take_waiting(lane& l, const std::string& email) {
+    const auto it = l.waiting.find(email);
+    if (it == l.waiting.end()) return std::nullopt;
+    auto e = std::move(it->second.begin()->second);
+    it->second.erase(it->second.begin());
+    if (it->second.empty()) l.waiting.erase(it);
+    l.waiting_ids.erase(e.digest_id);
+    return e;
+  }
+
   void attempt(lane& l, storage::outbox_entry e) {
+    reserve(l, e);
+    send(l, std::move(e));
+  }
+
+  // Counts `e` in flight: its user is busy until it finishes.
+  void reserve(lane& l, const storage::outbox_entry& e) {
     ++l.in_flight;
     ++in_flight_total_;
     l.busy.emplace(e.email, e.digest_id);
+  }
+
+  void send(lane& l, storage::outbox_entry e) {
     auto d = db_.read_digest(e.digest_id);
     if (!d || !*d) {
       const std::string why = d ? "the digest is gone" : d.err().detail;
@@ -213,10 +252,21 @@ struct dispatcher::impl {
     if (l.stopping) return;
     // Still pending (a failed attempt, or bookkeeping that did not write):
     // a pass may have started past it while it was in flight, so name it.
-    if (gone)
-      queue_scan(l);
-    else
-      tell(l, e.digest_id);
+    if (!gone) return tell(l, e.digest_id);
+    // The user's next digest, if one waits: due, it goes now (on a fresh
+    // task, so a run of missing digests cannot nest); else a pass sees to it.
+    if (auto next = take_waiting(l, e.email)) {
+      if (next->next_attempt_at > now) {
+        tell(l, next->digest_id);
+      } else {
+        reserve(l, *next);
+        asio::post(l.strand, [this, &l, next = std::move(*next)]() mutable {
+          if (l.stopping) return finish(l, std::move(next), attempt_outcome{false, "shutting down", std::nullopt}, {});
+          send(l, std::move(next));
+        });
+      }
+    }
+    queue_scan(l);
   }
 
   storage::database& db_;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -259,6 +260,37 @@ TEST_F(dispatcher_test, AFullLaneGoesOnFromWhereItStopped) {
   std::map<std::string, std::vector<std::string>> got;
   for (const auto& id : confirmed) got["u" + std::to_string(std::stoi(id.substr(0, 16)) % 5) + "@x.io"].push_back(id);
   EXPECT_EQ(got, expected);
+}
+
+TEST_F(dispatcher_test, AUsersBacklogGoesInOrderFromMemory) {
+  // One user's 30 digests (the first fails once) among 5 of others: each
+  // later digest waits for the one before it, and all go, in order, with no
+  // pass but the first, those completions start and the failure's retry.
+  std::vector<std::string> hot;
+  for (int i = 1; i <= 35; ++i) {
+    char id[33];
+    std::snprintf(id, sizeof id, "%016d0000000000000000", i);
+    const bool other = i % 7 == 0;
+    put(id, other ? "u" + std::to_string(i) + "@x.io" : "hot@x.io", {"scripted"});
+    if (!other) hot.push_back(id);
+  }
+  auto owned = std::make_unique<scripted_sink>(1, 100ms);
+  auto* sk = owned.get();
+  dispatcher_options o;
+  o.idle_poll = 1h;
+  dispatcher d(*db_, clock_, o);
+  d.add(std::move(owned));
+  d.start();
+  ASSERT_TRUE(eventually([&] { return state_of(hot[0], "scripted").attempts == 1; }));
+  EXPECT_TRUE(eventually([&] { return sk->confirmed().size() == 5U; })) << "the others are not held up";
+  clock_.advance(1s);
+  ASSERT_TRUE(eventually([&] { return *db_->count_outbox() == 0; }));
+  d.stop(1s);
+  std::vector<std::string> got;
+  for (const auto& id : sk->confirmed())
+    if (std::find(hot.begin(), hot.end(), id) != hot.end()) got.push_back(id);
+  EXPECT_EQ(got, hot);
+  EXPECT_EQ(sk->attempts(), 36);
 }
 
 TEST_F(dispatcher_test, AFailedAttemptIsTriedAgainWithoutBeingNamed) {
