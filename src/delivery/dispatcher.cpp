@@ -30,6 +30,10 @@ using strand_type = asio::strand<asio::thread_pool::executor_type>;
 // Entries a lane holds in memory while they wait behind an older digest of
 // their user (beyond this, passes read them again instead).
 constexpr std::size_t max_waiting = 10000;
+// How long a pass that notify() asks for waits, so that the digests commits
+// queue meanwhile share it: the dispatcher's threads wake once per window,
+// not once per digest, and preempt the threads serving requests less.
+constexpr auto notify_window = std::chrono::milliseconds{2};
 
 }  // namespace
 
@@ -40,6 +44,7 @@ struct dispatcher::impl {
         : s(std::move(sk)),
           strand(st),
           timer(st),
+          soon(st),
           depth(m.outbox_depth.with({s->name()})),
           delivered(m.deliveries.with({s->name(), "delivered"})),
           failed(m.deliveries.with({s->name(), "failed"})),
@@ -48,6 +53,8 @@ struct dispatcher::impl {
     std::unique_ptr<sink> s;
     strand_type strand;
     asio::steady_timer timer;
+    asio::steady_timer soon;  // the pass notify() asked for
+    std::atomic<bool> soon_armed{false};
     std::unordered_map<std::string, std::string> busy;  // user -> digest Id of their attempt in flight
     // Entries read and held back because an older digest of their user goes
     // first, per user in Id order: a pass skips them, and when the user's
@@ -81,12 +88,28 @@ struct dispatcher::impl {
     });
   }
 
+  // Records that a pass must read from `from` or lower.
+  void name(lane& l, const std::string& from) {
+    std::lock_guard lock(l.told_mutex);
+    if (!l.told || from < *l.told) l.told = from;
+  }
+
   void tell(lane& l, const std::string& from) {
-    {
-      std::lock_guard lock(l.told_mutex);
-      if (!l.told || from < *l.told) l.told = from;
-    }
+    name(l, from);
     queue_scan(l);
+  }
+
+  // notify(), from any thread: the pass comes within notify_window.
+  void tell_soon(lane& l, const std::string& from) {
+    name(l, from);
+    if (l.soon_armed.exchange(true)) return;
+    asio::post(l.strand, [this, &l] {
+      l.soon.expires_after(notify_window);
+      l.soon.async_wait([this, &l](boost::system::error_code ec) {
+        l.soon_armed = false;
+        if (!ec) scan(l, false);
+      });
+    });
   }
 
   // A pass reads from the lower of l.start and l.told (`whole`: from the
@@ -310,7 +333,7 @@ void dispatcher::start() {
 
 void dispatcher::notify(const std::string& from) {
   if (!impl_->started_) return;
-  for (auto& l : impl_->lanes_) impl_->tell(*l, from);
+  for (auto& l : impl_->lanes_) impl_->tell_soon(*l, from);
 }
 
 void dispatcher::notify() { notify(std::string{}); }
@@ -322,6 +345,7 @@ void dispatcher::stop(duration grace) {
     asio::post(l->strand, [lp = l.get()] {
       lp->stopping = true;
       lp->timer.cancel();
+      lp->soon.cancel();
     });
   }
   const auto idle = [this] { return impl_->in_flight_total_.load() == 0; };
