@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -67,6 +68,7 @@ struct aggregator::impl {
     // The gauge starts from what is stored; from here on every commit
     // moves it. (A failed count leaves 0; storage errors show elsewhere.)
     if (auto n = db_.count_groups()) open_groups_.set(static_cast<std::int64_t>(*n));
+    if (options_.sync_after_commit) syncer_ = std::thread([this] { sync_loop(); });
   }
 
   // --- bookkeeping of work taken, so drain() can wait for it -------------
@@ -148,7 +150,7 @@ struct aggregator::impl {
         q->jobs.pop_front();
       }
     }
-    auto answer = apply(cid, batch);
+    auto done = apply(cid, batch);
     bool again = false;
     {
       std::lock_guard lock(sh.mutex);
@@ -158,14 +160,25 @@ struct aggregator::impl {
         again = true;
     }
     if (again) boost::asio::post(pool_, [this, cid, q] { run_strand(cid, q); });
-    answer();
+    if (done.committed && options_.sync_after_commit) return after_sync(std::move(done));
+    if (done.committed && done.first_queued && options_.on_queued) options_.on_queued(*done.first_queued);
+    done.answer(std::nullopt);
   }
+
+  // What one transaction did, for the callers to hear once it is durable.
+  struct applied {
+    bool committed = false;
+    std::optional<std::string> first_queued;  // the lowest digest Id it queued
+    // Answers the batch's callers; a failed sync, when given, answers instead
+    // of what the transaction did.
+    std::function<void(const std::optional<error>& sync_failure)> answer;
+  };
 
   // --- the load–strategy–save cycle ----------------------------------------
 
-  // Runs the batch in one transaction; returns the function that answers
-  // its callers, to be called once the strand has moved on.
-  std::function<void()> apply(const std::string& cid, std::vector<job>& batch) {
+  // Runs the batch in one transaction; returns what answers its callers, to
+  // be called once the strand has moved on.
+  applied apply(const std::string& cid, std::vector<job>& batch) {
     const auto now = clock_.now();
     std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
     std::vector<std::optional<result<digest>>> flush_out(batch.size());
@@ -178,7 +191,7 @@ struct aggregator::impl {
     } counts;
 
     auto failure = [&]() -> std::optional<error> {
-      auto txn = db_.begin();
+      auto txn = db_.begin(options_.sync_after_commit);
       auto loaded = txn->load_group(cid);
       if (!loaded) return loaded.err();
       std::optional<group> state = std::move(*loaded);
@@ -248,20 +261,64 @@ struct aggregator::impl {
         for (const auto& sink : options_.sinks)
           metrics_.outbox_depth.with({sink}).add(static_cast<std::int64_t>(counts.reasons.size()));
     }
-    if (!failure && first_queued && options_.on_queued) options_.on_queued(*first_queued);
 
     // Answers go out only after the commit (or the failure).
-    return [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
-            flush_out = std::move(flush_out)]() mutable {
-      for (std::size_t j = 0; j < batch.size(); ++j) {
-        auto& jb = batch[j];
-        if (jb.flush_done) {
-          release_then_done(std::move(jb.flush_done), failure ? result<digest>(*failure) : std::move(*flush_out[j]));
-          continue;
-        }
-        finish_part(*jb.request, failure, std::move(ingest_out[j]));
-      }
-    };
+    const bool committed = !failure.has_value();
+    return applied{committed, std::move(first_queued),
+                   [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
+                    flush_out = std::move(flush_out)](const std::optional<error>& sync_failure) mutable {
+                     const auto& why = failure ? failure : sync_failure;
+                     for (std::size_t j = 0; j < batch.size(); ++j) {
+                       auto& jb = batch[j];
+                       if (jb.flush_done) {
+                         release_then_done(std::move(jb.flush_done),
+                                           why ? result<digest>(*why) : std::move(*flush_out[j]));
+                         continue;
+                       }
+                       finish_part(*jb.request, why, std::move(ingest_out[j]));
+                     }
+                   }};
+  }
+
+  // --- sync after commit ---------------------------------------------------
+
+  // With sync_after_commit, a committed transaction's answers wait here for
+  // the next sync of the write-ahead log. One thread syncs, for every commit
+  // made meanwhile, so commits share syncs without threads waiting on them.
+  void after_sync(applied done) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      to_sync_.push_back(std::move(done));
+    }
+    sync_cv_.notify_one();
+  }
+
+  void sync_loop() {
+    std::unique_lock lock(sync_mutex_);
+    for (;;) {
+      sync_cv_.wait(lock, [this] { return sync_stop_ || !to_sync_.empty(); });
+      if (to_sync_.empty()) return;  // stopping, and nothing waits
+      auto batch = std::exchange(to_sync_, {});
+      lock.unlock();
+      const auto synced = db_.sync_wal();
+      const auto failure = synced ? std::nullopt : std::optional<error>(synced.err());
+      std::optional<std::string> lowest;
+      for (const auto& d : batch)
+        if (d.first_queued && (!lowest || *d.first_queued < *lowest)) lowest = d.first_queued;
+      if (!failure && lowest && options_.on_queued) options_.on_queued(*lowest);
+      for (auto& d : batch) d.answer(failure);
+      lock.lock();
+    }
+  }
+
+  void stop_syncer() {
+    if (!syncer_.joinable()) return;
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    syncer_.join();
   }
 
   void finish_part(ingest_state& st, const std::optional<error>& failure,
@@ -394,6 +451,12 @@ struct aggregator::impl {
   std::condition_variable drain_cv_;
   std::size_t outstanding_ = 0;
   bool draining_ = false;
+
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::vector<applied> to_sync_;
+  bool sync_stop_ = false;
+  std::thread syncer_;  // runs sync_loop() with sync_after_commit
 };
 
 aggregator::aggregator(storage::database& db, const time_source& clock, aggregator_options options)
@@ -405,7 +468,8 @@ aggregator::aggregator(storage::database& db, const time_source& clock, aggregat
 }
 
 aggregator::~aggregator() {
-  drain();
+  drain();  // every answer, also those waiting for a sync, has gone out
+  impl_->stop_syncer();
   impl_->pool_.join();
 }
 

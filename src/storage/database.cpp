@@ -284,9 +284,18 @@ class rocksdb_database final : public database {
     db_->Close().PermitUncheckedError();
   }
 
-  std::unique_ptr<transaction> begin() override {
+  using database::begin;
+  std::unique_ptr<transaction> begin(bool unsynced) override {
     return std::make_unique<rocksdb_transaction>(
-        std::unique_ptr<rocksdb::Transaction>(db_->BeginTransaction(write_options_)), cfs_);
+        std::unique_ptr<rocksdb::Transaction>(
+            db_->BeginTransaction(unsynced ? unsynced_write_options_ : write_options_)),
+        cfs_);
+  }
+
+  result<ok_t> sync_wal() override {
+    const auto s = db_->SyncWAL();
+    if (!s.ok()) return storage_error(s, "sync the write-ahead log");
+    return ok_t{};
   }
 
   result<std::optional<group>> read_group(const std::string& cid) override {
@@ -586,7 +595,7 @@ class rocksdb_database final : public database {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cfs_{};
   rocksdb::WriteOptions write_options_;
-  rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping (see database.hpp)
+  rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping, and cycles their caller syncs (see database.hpp)
 };
 
 }  // namespace

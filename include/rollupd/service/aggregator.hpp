@@ -7,7 +7,8 @@
 // after the transaction holding the change committed, on one of the
 // aggregator's storage threads — or, with `run_on_caller`, for an ingest()
 // or flush() whose correlation ID has nothing queued, on the caller's thread
-// before the call returns. Callers that own I/O (HTTP sessions) post the
+// before the call returns; with `sync_after_commit`, on the thread that
+// synced the commit. Callers that own I/O (HTTP sessions) post the
 // result back to their own executor, and hold no lock the handler takes.
 // Notifications for one correlation ID are applied one at a time in the
 // order ingest() was called; different IDs proceed in parallel.
@@ -44,6 +45,11 @@ struct aggregator_options {
   // work, and the two thread hand-offs cost about as much as the cycle. A
   // user with work queued still goes round on the storage threads.
   bool run_on_caller = false;
+  // Commit without syncing, and answer once a sync of the write-ahead log
+  // made after the commit has returned: one thread syncs for every commit
+  // made meanwhile (durability "fsync"). Until then the change is already
+  // visible to readers, but nobody has been told it happened.
+  bool sync_after_commit = false;
   duration timeout_tick = std::chrono::seconds{1};         // how often due groups are looked for
   std::vector<std::string> sinks{"log"};                   // every digest is queued for each of these
   // Called after a commit that queued digests, with the lowest digest Id it

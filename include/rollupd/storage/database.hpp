@@ -78,7 +78,14 @@ class database {
   static std::unique_ptr<database> open(const database_options& options);
   virtual ~database() = default;
 
-  virtual std::unique_ptr<transaction> begin() = 0;
+  // A transaction for one load–strategy–save cycle. Its commit syncs as
+  // database_options::sync says; with `unsynced`, never: its caller then
+  // makes it durable with sync_wal() before telling anyone it happened.
+  virtual std::unique_ptr<transaction> begin(bool unsynced) = 0;
+  std::unique_ptr<transaction> begin() { return begin(false); }
+  // Syncs the write-ahead log: every commit that returned before the call is
+  // on disk when it returns. Writes on other threads go on meanwhile.
+  virtual result<ok_t> sync_wal() = 0;
 
   virtual result<std::optional<group>> read_group(const std::string& correlation_id) = 0;
   // Open groups with correlation ID strictly greater than `after`, in order.

@@ -307,6 +307,42 @@ TEST_F(caller_thread_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order()
 
 TEST_F(caller_thread_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
+// With sync_after_commit (the daemon's fsync mode), the answers wait for the
+// thread that syncs the write-ahead log; the strand's guarantees hold as
+// before, and answers still come only once the change is stored.
+class sync_after_commit_test : public aggregator_test {
+ protected:
+  void SetUp() override {
+    aggregator_options o;
+    o.run_on_caller = true;
+    o.sync_after_commit = true;
+    start(o);
+  }
+};
+
+TEST_F(sync_after_commit_test, AnswersComeFromTheSyncingThreadOnceTheChangeIsStored) {
+  std::promise<std::pair<std::thread::id, std::size_t>> answered;
+  agg_->ingest(ingest_request{{make("a@x.io", "1")}, std::nullopt}, [&](result<std::vector<ingest_result>> r) {
+    EXPECT_TRUE(r);
+    auto g = db_->read_group("a@x.io");
+    answered.set_value({std::this_thread::get_id(), g && *g ? (*g)->notifications.size() : 0});
+  });
+  const auto [thread, stored] = answered.get_future().get();
+  EXPECT_NE(thread, std::this_thread::get_id());
+  EXPECT_EQ(stored, 1U);
+  auto flushed = wait<digest>([&](auto done) { agg_->flush("a@x.io", std::move(done)); });
+  ASSERT_TRUE(flushed);
+  EXPECT_EQ(flushed->notifications.size(), 1U);
+}
+
+TEST_F(sync_after_commit_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) {
+  expect_concurrent_posts_applied_once();
+}
+
+TEST_F(sync_after_commit_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
+
+TEST_F(sync_after_commit_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
+
 TEST_F(aggregator_test, IdleUsersHoldNoStrand) {
   for (int i = 0; i < 500; ++i) one(make("u" + std::to_string(i) + "@x.io", "1"));
   EXPECT_EQ(agg_->active_strands(), 0U);
@@ -352,12 +388,13 @@ using namespace std::chrono_literals;
 
 class timeout_test : public ::testing::Test {
  protected:
-  void start(bool run_on_caller = false) {
+  void start(bool run_on_caller = false, bool sync_after_commit = false) {
     agg_.reset();
     db_.reset();
     db_ = storage::database::open({dir_.str(), false, 2000ms});
     aggregator_options o;
     o.run_on_caller = run_on_caller;
+    o.sync_after_commit = sync_after_commit;
     o.completion_timeout = 10min;
     o.timeout_tick = 1h;  // the test calls expire_due itself (the first look runs at start)
     agg_ = std::make_unique<aggregator>(*db_, clock_, o);
@@ -417,6 +454,11 @@ TEST_F(timeout_test, GroupCompletesWhenDueAndNotBefore) {
 // The timeout jobs the housekeeping thread queues run on that thread.
 TEST_F(timeout_test, GroupCompletesWhenDueWithCyclesOnTheCallersThread) {
   start(true);
+  expect_each_group_completes_when_due();
+}
+
+TEST_F(timeout_test, GroupCompletesWhenDueWithCommitsSyncedAfter) {
+  start(true, true);
   expect_each_group_completes_when_due();
 }
 

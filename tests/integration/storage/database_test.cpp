@@ -53,6 +53,21 @@ TEST_F(database_test, GroupRoundTripsThroughATransaction) {
   EXPECT_EQ((*g)->notifications[0].extra["Source"], "test");
 }
 
+TEST_F(database_test, AnUnsyncedCommitIsStoredAndSyncedOnRequest) {
+  {
+    auto db = open();  // sync on: only this transaction skips it
+    auto txn = db->begin(true);
+    ASSERT_TRUE(txn->save_group(make_group("a@example.com", 1)));
+    ASSERT_TRUE(txn->commit());
+    auto g = db->read_group("a@example.com");
+    ASSERT_TRUE(g && g->has_value());
+    ASSERT_TRUE(db->sync_wal());
+  }
+  auto g = open()->read_group("a@example.com");
+  ASSERT_TRUE(g && g->has_value());
+  EXPECT_EQ((*g)->notifications.size(), 1U);
+}
+
 TEST_F(database_test, ReopenedDatabaseStillHasOpenGroupsAndDigests) {
   {
     auto db = open();
