@@ -595,7 +595,7 @@ class rocksdb_database final : public database {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cfs_{};
   rocksdb::WriteOptions write_options_;
-  rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping, and cycles their caller syncs (see database.hpp)
+  rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping; cycles their caller syncs
 };
 
 }  // namespace

@@ -38,7 +38,7 @@ struct aggregator_options {
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
-  std::size_t storage_threads = 8;                         // threads that run transactions (they block on fsync)
+  std::size_t storage_threads = 8;                         // run cycles (all of them without run_on_caller)
   // Run the cycle of an idle correlation ID on the thread that asks for it
   // instead of handing it to a storage thread and the answer back. For
   // commits that do not wait for the disk (durability "wal"): they are CPU
