@@ -97,6 +97,23 @@ class dispatcher_test : public ::testing::Test {
     return {};
   }
 
+  // Digest Id number i, in Id order.
+  static std::string id_of(int i) {
+    char id[33];
+    std::snprintf(id, sizeof id, "%016d0000000000000000", i);
+    return id;
+  }
+
+  // A started dispatcher with `sk` as its one sink and no idle poll: only the
+  // first pass, notify() and the dispatcher's own completions start passes.
+  std::unique_ptr<dispatcher> start_unpolled(std::unique_ptr<sink> sk, dispatcher_options o = {}) {
+    o.idle_poll = 1h;
+    auto d = std::make_unique<dispatcher>(*db_, clock_, o);
+    d->add(std::move(sk));
+    d->start();
+    return d;
+  }
+
   testing::temp_dir dir_;
   testing::fake_clock clock_;
   std::unique_ptr<storage::database> db_;
@@ -239,22 +256,17 @@ TEST_F(dispatcher_test, AFullLaneGoesOnFromWhereItStopped) {
   // user's in Id order.
   std::map<std::string, std::vector<std::string>> expected;
   for (int i = 1; i <= 20; ++i) {
-    char id[33];
-    std::snprintf(id, sizeof id, "%016d0000000000000000", i);
     const auto email = "u" + std::to_string(i % 5) + "@x.io";
-    put(id, email, {"scripted"});
-    expected[email].push_back(id);
+    put(id_of(i), email, {"scripted"});
+    expected[email].push_back(id_of(i));
   }
   auto owned = std::make_unique<scripted_sink>(0);
   auto* sk = owned.get();
   dispatcher_options o;
   o.max_in_flight = 2;
-  o.idle_poll = 1h;
-  dispatcher d(*db_, clock_, o);
-  d.add(std::move(owned));
-  d.start();
+  auto d = start_unpolled(std::move(owned), o);
   ASSERT_TRUE(eventually([&] { return *db_->count_outbox() == 0; }));
-  d.stop(1s);
+  d->stop(1s);
   const auto confirmed = sk->confirmed();
   ASSERT_EQ(confirmed.size(), 20U);
   std::map<std::string, std::vector<std::string>> got;
@@ -268,24 +280,18 @@ TEST_F(dispatcher_test, AUsersBacklogGoesInOrderFromMemory) {
   // pass but the first, those completions start and the failure's retry.
   std::vector<std::string> hot;
   for (int i = 1; i <= 35; ++i) {
-    char id[33];
-    std::snprintf(id, sizeof id, "%016d0000000000000000", i);
     const bool other = i % 7 == 0;
-    put(id, other ? "u" + std::to_string(i) + "@x.io" : "hot@x.io", {"scripted"});
-    if (!other) hot.push_back(id);
+    put(id_of(i), other ? "u" + std::to_string(i) + "@x.io" : "hot@x.io", {"scripted"});
+    if (!other) hot.push_back(id_of(i));
   }
   auto owned = std::make_unique<scripted_sink>(1, 100ms);
   auto* sk = owned.get();
-  dispatcher_options o;
-  o.idle_poll = 1h;
-  dispatcher d(*db_, clock_, o);
-  d.add(std::move(owned));
-  d.start();
+  auto d = start_unpolled(std::move(owned));
   ASSERT_TRUE(eventually([&] { return state_of(hot[0], "scripted").attempts == 1; }));
   EXPECT_TRUE(eventually([&] { return sk->confirmed().size() == 5U; })) << "the others are not held up";
   clock_.advance(1s);
   ASSERT_TRUE(eventually([&] { return *db_->count_outbox() == 0; }));
-  d.stop(1s);
+  d->stop(1s);
   std::vector<std::string> got;
   for (const auto& id : sk->confirmed())
     if (std::find(hot.begin(), hot.end(), id) != hot.end()) got.push_back(id);
@@ -295,18 +301,14 @@ TEST_F(dispatcher_test, AUsersBacklogGoesInOrderFromMemory) {
 
 TEST_F(dispatcher_test, AFailedAttemptIsTriedAgainWithoutBeingNamed) {
   // No idle poll and no notify(): the failure itself brings the entry back.
-  put("00000000000000010000000000000000", "a@x.io", {"scripted"});
+  put(id_of(1), "a@x.io", {"scripted"});
   auto owned = std::make_unique<scripted_sink>(1, 100ms);
   auto* sk = owned.get();
-  dispatcher_options o;
-  o.idle_poll = 1h;
-  dispatcher d(*db_, clock_, o);
-  d.add(std::move(owned));
-  d.start();
-  ASSERT_TRUE(eventually([&] { return state_of("00000000000000010000000000000000", "scripted").attempts == 1; }));
+  auto d = start_unpolled(std::move(owned));
+  ASSERT_TRUE(eventually([&] { return state_of(id_of(1), "scripted").attempts == 1; }));
   clock_.advance(1s);
   ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1U; }));
-  d.stop(1s);
+  d->stop(1s);
 }
 
 // A started dispatcher whose one sink confirms everything, with digest 5 of

@@ -198,8 +198,6 @@ TEST_F(aggregator_test, HighPriorityCompletesTheGroup) {
   EXPECT_EQ(high.emitted->notifications.size(), 2U);
 }
 
-TEST_F(aggregator_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
-
 TEST_F(aggregator_test, DuplicateIdChangesNothing) {
   EXPECT_FALSE(one(make("a@x.io", "1", priority::low, "id-1")).duplicate);
   auto again = one(make("a@x.io", "1", priority::low, "id-1"));
@@ -262,24 +260,44 @@ TEST_F(aggregator_test, GroupViewShowsDueTime) {
   EXPECT_FALSE(never->summary.due_at);
 }
 
-TEST_F(aggregator_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_concurrent_posts_applied_once(); }
+// The strand's guarantees in each way the daemon can run cycles: on the
+// storage threads; on the caller's thread (run_on_caller: an idle user's
+// cycle runs on the thread that asks, a busy user's on the storage
+// threads); and so, answering only after a shared sync (sync_after_commit,
+// the daemon's fsync mode; wal mode is run_on_caller alone).
+struct cycle_mode {
+  bool run_on_caller;
+  bool sync_after_commit;
+};
 
-TEST_F(aggregator_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
-
-// With run_on_caller (the daemon's wal mode), an idle user's cycle runs on
-// the calling thread: committed before its handler runs, and both before
-// ingest() returns. A user with work queued still goes round on the storage
-// threads, so the strand's guarantees hold as before.
-class caller_thread_test : public aggregator_test {
+class strand_test : public aggregator_test, public ::testing::WithParamInterface<cycle_mode> {
  protected:
   void SetUp() override {
     aggregator_options o;
-    o.run_on_caller = true;
+    o.run_on_caller = GetParam().run_on_caller;
+    o.sync_after_commit = GetParam().sync_after_commit;
     start(o);
   }
 };
 
-TEST_F(caller_thread_test, AnIdleUsersCycleCommitsAndAnswersBeforeIngestReturns) {
+TEST_P(strand_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_concurrent_posts_applied_once(); }
+
+TEST_P(strand_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
+
+TEST_P(strand_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
+
+INSTANTIATE_TEST_SUITE_P(Modes, strand_test,
+                         ::testing::Values(cycle_mode{false, false}, cycle_mode{true, false}, cycle_mode{true, true}),
+                         [](const auto& mode) {
+                           return std::string(!mode.param.run_on_caller       ? "StorageThreads"
+                                              : !mode.param.sync_after_commit ? "CallersThread"
+                                                                              : "CallersThreadSyncAfterCommit");
+                         });
+
+TEST_F(aggregator_test, OnTheCallersThreadAnIdleUsersCycleCommitsAndAnswersBeforeIngestReturns) {
+  aggregator_options o;
+  o.run_on_caller = true;
+  start(o);
   one(make("a@x.io", "1"));
   std::optional<std::thread::id> answered_on;
   std::optional<std::size_t> stored_when_answered;
@@ -301,26 +319,11 @@ TEST_F(caller_thread_test, AnIdleUsersCycleCommitsAndAnswersBeforeIngestReturns)
   EXPECT_EQ(agg_->active_strands(), 0U);
 }
 
-TEST_F(caller_thread_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_concurrent_posts_applied_once(); }
-
-TEST_F(caller_thread_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
-
-TEST_F(caller_thread_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
-
-// With sync_after_commit (the daemon's fsync mode), the answers wait for the
-// thread that syncs the write-ahead log; the strand's guarantees hold as
-// before, and answers still come only once the change is stored.
-class sync_after_commit_test : public aggregator_test {
- protected:
-  void SetUp() override {
-    aggregator_options o;
-    o.run_on_caller = true;
-    o.sync_after_commit = true;
-    start(o);
-  }
-};
-
-TEST_F(sync_after_commit_test, AnswersComeFromTheSyncingThreadOnceTheChangeIsStored) {
+TEST_F(aggregator_test, SyncedAfterCommitAnswersComeFromTheSyncingThreadOnceTheChangeIsStored) {
+  aggregator_options o;
+  o.run_on_caller = true;
+  o.sync_after_commit = true;
+  start(o);
   std::promise<std::pair<std::thread::id, std::size_t>> answered;
   agg_->ingest(ingest_request{{make("a@x.io", "1")}, std::nullopt}, [&](result<std::vector<ingest_result>> r) {
     EXPECT_TRUE(r);
@@ -334,14 +337,6 @@ TEST_F(sync_after_commit_test, AnswersComeFromTheSyncingThreadOnceTheChangeIsSto
   ASSERT_TRUE(flushed);
   EXPECT_EQ(flushed->notifications.size(), 1U);
 }
-
-TEST_F(sync_after_commit_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) {
-  expect_concurrent_posts_applied_once();
-}
-
-TEST_F(sync_after_commit_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
-
-TEST_F(sync_after_commit_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
 TEST_F(aggregator_test, IdleUsersHoldNoStrand) {
   for (int i = 0; i < 500; ++i) one(make("u" + std::to_string(i) + "@x.io", "1"));
