@@ -42,16 +42,10 @@ aggregator_options aggregator_options_of(const config& cfg) {
   o.completion_timeout = cfg.aggregation.completion_timeout;
   o.dedupe_window = cfg.aggregation.dedupe_window;
   o.digest_retention = cfg.aggregation.digest_retention;
-  // A commit is CPU work that does not wait for the disk, so the I/O thread
-  // that decoded the request runs its cycle: without the two thread
-  // hand-offs scenario 1 of tests/bench (wal) went from 14,000-15,700 to
-  // 19,000-19,700 requests/s (three alternating runs each). With fsync the
-  // answers then wait for one syncing thread, which syncs the write-ahead
-  // log for every commit made meanwhile. That replaced 64 storage threads
-  // waiting in RocksDB's own group commit: scenario 2 (fsync) went from
-  // 12,075 / 12,813 to 15,187 / 15,290 requests/s, and the daemon's CPU per
-  // request from 119-125 to 88 us (alternating runs).
-  o.run_on_caller = true;
+  // With fsync the storage threads commit without a sync and one thread
+  // syncs the write-ahead log for every commit made meanwhile, then answers
+  // them: no storage thread waits on the disk, where before 64 of them
+  // waited in RocksDB's own group commit (see README, Durability).
   o.sync_after_commit = cfg.durability == durability_mode::fsync;
   return o;
 }

@@ -115,8 +115,7 @@ struct aggregator::impl {
 
   shard& shard_of(const std::string& cid) { return shards_[std::hash<std::string>{}(cid) % shard_count]; }
 
-  // Queues `j` behind the user's strand; starts the strand if it was idle,
-  // here with run_on_caller, on a storage thread otherwise.
+  // Queues `j` behind the user's strand; starts the strand if it was idle.
   void enqueue(const std::string& cid, job j) {
     auto& sh = shard_of(cid);
     std::shared_ptr<user_queue> start;
@@ -129,9 +128,7 @@ struct aggregator::impl {
       }
       q->jobs.push_back(std::move(j));
     }
-    if (!start) return;
-    if (options_.run_on_caller) return run_strand(cid, start);
-    boost::asio::post(pool_, [this, cid, start] { run_strand(cid, start); });
+    if (start) boost::asio::post(pool_, [this, cid, start] { run_strand(cid, start); });
   }
 
   // Applies what is queued for one user in one transaction, then either

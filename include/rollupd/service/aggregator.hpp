@@ -3,13 +3,12 @@
 // strand. This is the only room that calls strategy() and the only writer of
 // open groups.
 //
-// Threading: every method may be called from any thread. The handler runs
-// after the transaction holding the change committed, on one of the
-// aggregator's storage threads — or, with `run_on_caller`, for an ingest()
-// or flush() whose correlation ID has nothing queued, on the caller's thread
-// before the call returns; with `sync_after_commit`, on the thread that
-// synced the commit. Callers that own I/O (HTTP sessions) post the
-// result back to their own executor, and hold no lock the handler takes.
+// Threading: every method may be called from any thread and returns at once.
+// The handler runs later, never on the caller's thread, after the
+// transaction holding the change committed: on one of the aggregator's
+// storage threads, or with `sync_after_commit` on the thread that synced the
+// commit. Callers that own I/O (HTTP sessions) post the result back to their
+// own executor.
 // Notifications for one correlation ID are applied one at a time in the
 // order ingest() was called; different IDs proceed in parallel.
 
@@ -38,13 +37,7 @@ struct aggregator_options {
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
-  std::size_t storage_threads = 8;                         // run cycles (all of them without run_on_caller)
-  // Run the cycle of an idle correlation ID on the thread that asks for it
-  // instead of handing it to a storage thread and the answer back. For
-  // commits that do not wait for the disk (durability "wal"): they are CPU
-  // work, and the two thread hand-offs cost about as much as the cycle. A
-  // user with work queued still goes round on the storage threads.
-  bool run_on_caller = false;
+  std::size_t storage_threads = 8;                         // threads that run the cycles
   // Commit without syncing, and answer once a sync of the write-ahead log
   // made after the commit has returned: one thread syncs for every commit
   // made meanwhile (durability "fsync"). Until then the change is already

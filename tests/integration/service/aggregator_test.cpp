@@ -260,22 +260,13 @@ TEST_F(aggregator_test, GroupViewShowsDueTime) {
   EXPECT_FALSE(never->summary.due_at);
 }
 
-// The strand's guarantees in each way the daemon can run cycles: on the
-// storage threads; on the caller's thread (run_on_caller: an idle user's
-// cycle runs on the thread that asks, a busy user's on the storage
-// threads); and so, answering only after a shared sync (sync_after_commit,
-// the daemon's fsync mode; wal mode is run_on_caller alone).
-struct cycle_mode {
-  bool run_on_caller;
-  bool sync_after_commit;
-};
-
-class strand_test : public aggregator_test, public ::testing::WithParamInterface<cycle_mode> {
+// The strand's guarantees whether the storage thread answers at once (wal)
+// or the answers wait for a shared sync (sync_after_commit, fsync).
+class strand_test : public aggregator_test, public ::testing::WithParamInterface<bool> {
  protected:
   void SetUp() override {
     aggregator_options o;
-    o.run_on_caller = GetParam().run_on_caller;
-    o.sync_after_commit = GetParam().sync_after_commit;
+    o.sync_after_commit = GetParam();
     start(o);
   }
 };
@@ -286,42 +277,12 @@ TEST_P(strand_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
 
 TEST_P(strand_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
-INSTANTIATE_TEST_SUITE_P(Modes, strand_test,
-                         ::testing::Values(cycle_mode{false, false}, cycle_mode{true, false}, cycle_mode{true, true}),
-                         [](const auto& mode) {
-                           return std::string(!mode.param.run_on_caller       ? "StorageThreads"
-                                              : !mode.param.sync_after_commit ? "CallersThread"
-                                                                              : "CallersThreadSyncAfterCommit");
-                         });
-
-TEST_F(aggregator_test, OnTheCallersThreadAnIdleUsersCycleCommitsAndAnswersBeforeIngestReturns) {
-  aggregator_options o;
-  o.run_on_caller = true;
-  start(o);
-  one(make("a@x.io", "1"));
-  std::optional<std::thread::id> answered_on;
-  std::optional<std::size_t> stored_when_answered;
-  agg_->ingest(ingest_request{{make("a@x.io", "2")}, std::nullopt}, [&](result<std::vector<ingest_result>> r) {
-    ASSERT_TRUE(r);
-    answered_on = std::this_thread::get_id();
-    auto g = db_->read_group("a@x.io");  // what a reader sees the moment the answer goes out
-    if (g && *g) stored_when_answered = (*g)->notifications.size();
-  });
-  EXPECT_EQ(answered_on, std::this_thread::get_id());
-  EXPECT_EQ(stored_when_answered, 2U);
-
-  auto flushed = std::optional<std::thread::id>{};
-  agg_->flush("a@x.io", [&](result<digest> r) {
-    EXPECT_TRUE(r);
-    flushed = std::this_thread::get_id();
-  });
-  EXPECT_EQ(flushed, std::this_thread::get_id());
-  EXPECT_EQ(agg_->active_strands(), 0U);
-}
+INSTANTIATE_TEST_SUITE_P(Modes, strand_test, ::testing::Bool(), [](const auto& mode) {
+  return std::string(mode.param ? "SyncAfterCommit" : "AnswerAtCommit");
+});
 
 TEST_F(aggregator_test, SyncedAfterCommitAnswersComeFromTheSyncingThreadOnceTheChangeIsStored) {
   aggregator_options o;
-  o.run_on_caller = true;
   o.sync_after_commit = true;
   start(o);
   std::promise<std::pair<std::thread::id, std::size_t>> answered;
@@ -383,12 +344,11 @@ using namespace std::chrono_literals;
 
 class timeout_test : public ::testing::Test {
  protected:
-  void start(bool run_on_caller = false, bool sync_after_commit = false) {
+  void start(bool sync_after_commit = false) {
     agg_.reset();
     db_.reset();
     db_ = storage::database::open({dir_.str(), false, 2000ms});
     aggregator_options o;
-    o.run_on_caller = run_on_caller;
     o.sync_after_commit = sync_after_commit;
     o.completion_timeout = 10min;
     o.timeout_tick = 1h;  // the test calls expire_due itself (the first look runs at start)
@@ -446,14 +406,8 @@ TEST_F(timeout_test, GroupCompletesWhenDueAndNotBefore) {
   expect_each_group_completes_when_due();
 }
 
-// The timeout jobs the housekeeping thread queues run on that thread.
-TEST_F(timeout_test, GroupCompletesWhenDueWithCyclesOnTheCallersThread) {
-  start(true);
-  expect_each_group_completes_when_due();
-}
-
 TEST_F(timeout_test, GroupCompletesWhenDueWithCommitsSyncedAfter) {
-  start(true, true);
+  start(true);
   expect_each_group_completes_when_due();
 }
 
