@@ -67,6 +67,7 @@ struct dispatcher::impl {
     // Where the next pass starts reading (a digest Id): the first entry the
     // last pass left for later; nullopt when it left none.
     std::optional<std::string> start{std::string{}};
+    std::chrono::steady_clock::time_point last_whole{};  // when a pass last read the outbox whole
     std::mutex told_mutex;
     std::optional<std::string> told;  // the lowest Id notify() named since the last pass
     std::mt19937_64 random{std::random_device{}()};
@@ -127,7 +128,13 @@ struct dispatcher::impl {
       std::lock_guard lock(l.told_mutex);
       from = std::exchange(l.told, std::nullopt);
     }
-    if (whole) from = std::string{};
+    // Under steady load every pass re-arms the idle timer before it fires,
+    // so the whole pass due every idle_poll is also kept by the clock here.
+    const auto tick = std::chrono::steady_clock::now();
+    if (whole || tick - l.last_whole >= options_.idle_poll) {
+      from = std::string{};
+      l.last_whole = tick;
+    }
     if (l.start && (!from || *l.start < *from)) from = l.start;
     if (!from) return arm(l, options_.idle_poll);  // nothing pending, nothing new
     const std::string name(l.s->name());

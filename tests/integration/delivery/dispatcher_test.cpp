@@ -362,6 +362,20 @@ TEST_F(dispatcher_test, TheIdlePollReadsTheWholeOutbox) {
   ASSERT_TRUE(eventually([&] { return f.sk->confirmed().size() == 2; }));
 }
 
+TEST_F(dispatcher_test, UnderSteadyNotificationsTheOutboxIsStillReadWhole) {
+  passes_fixture f(*db_, clock_, 300ms, [&](const std::string& id) { put(id, "a@x.io", {"scripted"}); });
+  ASSERT_TRUE(f.delivered_first);
+  put(id_of(1), "b@x.io", {"scripted"});  // never named, below where passes start
+  // A pass every 20 ms, each of which re-arms the idle timer.
+  bool found = false;
+  for (int i = 0; i < 150 && !found; ++i) {
+    f.d->notify(id_of(9));
+    std::this_thread::sleep_for(20ms);
+    found = f.sk->confirmed().size() == 2U;
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(dispatcher_test, UndeliveredEntriesResumeAfterRestart) {
   put("00000000000000010000000000000000", "a@x.io", {"scripted"});
   {
