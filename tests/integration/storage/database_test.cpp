@@ -33,6 +33,13 @@ digest make_digest(const std::string& id, const std::string& email) {
 class database_test : public ::testing::Test {
  protected:
   std::unique_ptr<database> open() { return database::open({dir_.str(), true, std::chrono::milliseconds{200}}); }
+  // Digests 1 and 2, of these users, queued for the log sink in one commit.
+  static void put_digests_1_and_2(database& db, const std::string& first, const std::string& second) {
+    auto txn = db.begin();
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", first), {"log"}));
+    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", second), {"log"}));
+    ASSERT_TRUE(txn->commit());
+  }
   testing::temp_dir dir_;
 };
 
@@ -292,10 +299,7 @@ TEST_F(database_test, OutboxEntriesRoundTripAndOldJsonEntriesStillRead) {
   const auto next = *parse_rfc3339("2026-03-04T05:06:07.123456789Z");
   {
     auto db = open();
-    auto txn = db->begin();
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "new@x.io"), {"log"}));
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "old@x.io"), {"log"}));
-    ASSERT_TRUE(txn->commit());
+    put_digests_1_and_2(*db, "new@x.io", "old@x.io");
     auto entries = db->list_outbox("log", 10);
     ASSERT_TRUE(entries);
     auto e = (*entries)[0];
@@ -338,12 +342,7 @@ TEST_F(database_test, OutboxEntriesRoundTripAndOldJsonEntriesStillRead) {
 TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
   auto db = open();
   const auto old_time = *parse_rfc3339("2026-01-01T00:01:00Z");  // make_digest's emitted_at
-  {
-    auto txn = db->begin();
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", "a@x.io"), {"log"}));
-    ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", "a@x.io"), {"log"}));
-    ASSERT_TRUE(txn->commit());
-  }
+  put_digests_1_and_2(*db, "a@x.io", "a@x.io");
   auto outbox = db->list_outbox("log", 10);
   ASSERT_TRUE(outbox);
   ASSERT_EQ(outbox->size(), 2U);
