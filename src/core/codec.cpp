@@ -1,5 +1,8 @@
 #include "rollupd/core/codec.hpp"
 
+#include <algorithm>
+
+#include "rollupd/core/binary_form.hpp"
 #include "rollupd/core/decode.hpp"
 
 namespace rollup {
@@ -104,16 +107,62 @@ json to_json(const digest& d) {
               {"Notifications", notifications_to_json(d.notifications)}};
 }
 
-std::string encode_group(const group& g) {
-  json j{{"v", storage_format_version},
-         {"cid", g.correlation_id},
-         {"first", to_nanos(g.first_received_at)},
-         {"n", notifications_to_json(g.notifications)}};
-  if (g.due_at) j["due"] = to_nanos(*g.due_at);
-  return j.dump();
+// --- storage forms ---------------------------------------------------------
+//
+// Groups and digests are read and written on every cycle and delivery, so
+// they are stored binary (binary_form.hpp). A notification is: email, text,
+// time (nanoseconds), priority, whether it has an Id and the Id, then its
+// other keys as JSON text ("" when it has none). The JSON forms of earlier
+// releases (they start with '{') are still read.
+
+namespace {
+
+void write_notifications(binary::writer& w, const std::vector<notification>& ns) {
+  w.u32(static_cast<std::uint32_t>(ns.size()));
+  for (const auto& n : ns) {
+    w.str(n.email);
+    w.str(n.text);
+    w.i64(to_nanos(n.time));
+    w.u8(static_cast<std::uint8_t>(n.prio));
+    w.u8(n.id ? 1 : 0);
+    if (n.id) w.str(*n.id);
+    w.str(n.extra.empty() ? std::string() : n.extra.dump());
+  }
 }
 
-std::optional<group> decode_group(std::string_view bytes) {
+// Empty on a value that does not read back as a list of notifications.
+std::optional<std::vector<notification>> read_notifications(binary::reader& r) {
+  std::uint32_t count = 0;
+  if (!r.u32(count)) return std::nullopt;
+  std::vector<notification> out;
+  out.reserve(std::min<std::size_t>(count, r.left() / 16));  // each takes at least 16 bytes
+  for (std::uint32_t i = 0; i < count; ++i) {
+    notification n;
+    std::int64_t time = 0;
+    std::uint8_t prio = 0, has_id = 0;
+    std::string extra;
+    if (!r.str(n.email) || !r.str(n.text) || !r.i64(time) || !r.u8(prio) || !r.u8(has_id)) return std::nullopt;
+    if (prio > 2 || has_id > 1) return std::nullopt;
+    if (has_id) {
+      n.id.emplace();
+      if (!r.str(*n.id)) return std::nullopt;
+    }
+    if (!r.str(extra)) return std::nullopt;
+    if (!extra.empty()) {
+      n.extra = json::parse(extra, nullptr, false);
+      if (!n.extra.is_object()) return std::nullopt;
+    }
+    auto cid = correlation_id_of(n.email);
+    if (!cid) return std::nullopt;
+    n.correlation_id = std::move(*cid);
+    n.time = from_nanos(time);
+    n.prio = static_cast<priority>(prio);
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+std::optional<group> group_from_json_form(std::string_view bytes) {
   const auto j = json::parse(bytes, nullptr, false);
   if (!j.is_object() || !current_version(j)) return std::nullopt;
   const auto cid = j.find("cid");
@@ -131,11 +180,7 @@ std::optional<group> decode_group(std::string_view bytes) {
   return group{cid->get<std::string>(), from_nanos(first->get<std::int64_t>()), std::move(*list), due};
 }
 
-std::string encode_digest(const digest& d) {
-  return json{{"v", storage_format_version}, {"digest", to_json(d)}}.dump();
-}
-
-std::optional<digest> decode_digest(std::string_view bytes) {
+std::optional<digest> digest_from_json_form(std::string_view bytes) {
   const auto j = json::parse(bytes, nullptr, false);
   if (!j.is_object() || !current_version(j)) return std::nullopt;
   const auto dj = j.find("digest");
@@ -158,6 +203,67 @@ std::optional<digest> decode_digest(std::string_view bytes) {
   } catch (const json::exception&) {
     return std::nullopt;  // a value of the wrong type: unreadable, not fatal
   }
+}
+
+bool is_json_form(std::string_view bytes) { return !bytes.empty() && bytes.front() == '{'; }
+
+}  // namespace
+
+std::string encode_group(const group& g) {
+  binary::writer w(binary::group_v1);
+  w.str(g.correlation_id);
+  w.i64(to_nanos(g.first_received_at));
+  w.u8(g.due_at ? 1 : 0);
+  if (g.due_at) w.i64(to_nanos(*g.due_at));
+  write_notifications(w, g.notifications);
+  return std::move(w).take();
+}
+
+std::optional<group> decode_group(std::string_view bytes) {
+  if (is_json_form(bytes)) return group_from_json_form(bytes);
+  binary::reader r(bytes, binary::group_v1);
+  group g;
+  std::int64_t first = 0, due = 0;
+  std::uint8_t has_due = 0;
+  if (!r.str(g.correlation_id) || !r.i64(first) || !r.u8(has_due) || has_due > 1) return std::nullopt;
+  if (has_due && !r.i64(due)) return std::nullopt;
+  auto list = read_notifications(r);
+  if (!list || !r.done()) return std::nullopt;
+  g.first_received_at = from_nanos(first);
+  if (has_due) g.due_at = from_nanos(due);
+  g.notifications = std::move(*list);
+  return g;
+}
+
+std::string encode_digest(const digest& d) {
+  binary::writer w(binary::digest_v1);
+  w.str(d.id);
+  w.str(d.email);
+  w.u8(static_cast<std::uint8_t>(d.reason));
+  w.i64(to_nanos(d.first_received_at));
+  w.i64(to_nanos(d.emitted_at));
+  w.u8(d.late ? 1 : 0);
+  write_notifications(w, d.notifications);
+  return std::move(w).take();
+}
+
+std::optional<digest> decode_digest(std::string_view bytes) {
+  if (is_json_form(bytes)) return digest_from_json_form(bytes);
+  binary::reader r(bytes, binary::digest_v1);
+  digest d;
+  std::int64_t first = 0, emitted = 0;
+  std::uint8_t why = 0, late = 0;
+  if (!r.str(d.id) || !r.str(d.email) || !r.u8(why) || !r.i64(first) || !r.i64(emitted) || !r.u8(late))
+    return std::nullopt;
+  if (why > static_cast<std::uint8_t>(completion_reason::flush) || late > 1) return std::nullopt;
+  auto list = read_notifications(r);
+  if (!list || !r.done()) return std::nullopt;
+  d.reason = static_cast<completion_reason>(why);
+  d.first_received_at = from_nanos(first);
+  d.emitted_at = from_nanos(emitted);
+  d.late = late == 1;
+  d.notifications = std::move(*list);
+  return d;
 }
 
 }  // namespace rollup

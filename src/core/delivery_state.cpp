@@ -1,5 +1,8 @@
 #include "rollupd/core/delivery_state.hpp"
 
+#include <limits>
+
+#include "rollupd/core/binary_form.hpp"
 #include "rollupd/core/codec.hpp"
 
 namespace rollup {
@@ -24,18 +27,25 @@ json to_json(const delivery_state& s) {
               {"DeliveredAt", time_or_null(s.delivered_at)}};
 }
 
+// Stored binary (binary_form.hpp): status, attempts, sink, last error, then
+// each optional time as a presence byte and nanoseconds. The JSON form of
+// earlier releases (it starts with '{') is still read.
 std::string encode_delivery(const delivery_state& s) {
-  json j{{"v", storage_format_version},
-         {"sink", s.sink},
-         {"status", static_cast<int>(s.status)},
-         {"attempts", s.attempts},
-         {"error", s.last_error}};
-  if (s.next_attempt_at) j["next"] = to_nanos(*s.next_attempt_at);
-  if (s.delivered_at) j["delivered"] = to_nanos(*s.delivered_at);
-  return j.dump();
+  binary::writer w(binary::delivery_v1);
+  w.u8(static_cast<std::uint8_t>(s.status));
+  w.u32(static_cast<std::uint32_t>(s.attempts));
+  w.str(s.sink);
+  w.str(s.last_error);
+  for (const auto* t : {&s.next_attempt_at, &s.delivered_at}) {
+    w.u8(*t ? 1 : 0);
+    if (*t) w.i64(to_nanos(**t));
+  }
+  return std::move(w).take();
 }
 
-std::optional<delivery_state> decode_delivery(std::string_view bytes) {
+namespace {
+
+std::optional<delivery_state> delivery_from_json_form(std::string_view bytes) {
   const auto j = json::parse(bytes, nullptr, false);
   if (!current_version(j)) return std::nullopt;
   delivery_state s;
@@ -58,6 +68,28 @@ std::optional<delivery_state> decode_delivery(std::string_view bytes) {
     if (!it->is_number_integer()) return std::nullopt;
     *field = from_nanos(it->get<std::int64_t>());
   }
+  return s;
+}
+
+}  // namespace
+
+std::optional<delivery_state> decode_delivery(std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() == '{') return delivery_from_json_form(bytes);
+  binary::reader r(bytes, binary::delivery_v1);
+  delivery_state s;
+  std::uint8_t status = 0;
+  std::uint32_t attempts = 0;
+  if (!r.u8(status) || !r.u32(attempts) || !r.str(s.sink) || !r.str(s.last_error)) return std::nullopt;
+  if (status > 2 || attempts > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  for (auto* t : {&s.next_attempt_at, &s.delivered_at}) {
+    std::uint8_t present = 0;
+    std::int64_t nanos = 0;
+    if (!r.u8(present) || present > 1 || (present && !r.i64(nanos))) return std::nullopt;
+    if (present) *t = from_nanos(nanos);
+  }
+  if (!r.done()) return std::nullopt;
+  s.status = static_cast<delivery_status>(status);
+  s.attempts = static_cast<int>(attempts);
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "rollupd/core/binary_form.hpp"
 #include "rollupd/core/codec.hpp"
 
 namespace rollup::storage {
@@ -82,19 +83,15 @@ std::optional<timestamp> decode_expiry(std::string_view bytes) {
 std::string deadline_key(timestamp due, const std::string& cid) { return be64(ordered(due)) + cid; }
 
 // Outbox entries are read on every pass of the dispatcher, often hundreds at
-// a time, so they are binary: a marker byte, attempts (4 bytes), the next
-// attempt's time (8 bytes, nanoseconds), then the email. Entries written as
-// JSON by earlier releases (they start with '{') are still read.
-constexpr char outbox_binary_v1 = '\x01';
-
+// a time, so they are binary (binary_form.hpp): attempts, the next attempt's
+// time (nanoseconds), then the email. Entries written as JSON by earlier
+// releases (they start with '{') are still read.
 std::string encode_outbox(const outbox_entry& e) {
-  std::string out;
-  out.reserve(13 + e.email.size());
-  out += outbox_binary_v1;
-  out += be64(static_cast<std::uint32_t>(e.attempts)).substr(4);
-  out += be64(static_cast<std::uint64_t>(to_nanos(e.next_attempt_at)));
-  out += e.email;
-  return out;
+  binary::writer w(binary::outbox_v1);
+  w.u32(static_cast<std::uint32_t>(e.attempts));
+  w.i64(to_nanos(e.next_attempt_at));
+  w.rest(e.email);
+  return std::move(w).take();
 }
 
 // The value's fields in the JSON form of earlier releases; false when unreadable.
@@ -115,12 +112,13 @@ bool read_outbox_json(std::string_view bytes, outbox_entry& e) {
 
 // The value's fields in the binary form; false when unreadable.
 bool read_outbox_binary(std::string_view bytes, outbox_entry& e) {
-  if (bytes.size() < 13 || bytes.front() != outbox_binary_v1) return false;
-  const auto attempts = read_be64(bytes.substr(1, 4));
-  if (attempts > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return false;
+  binary::reader r(bytes, binary::outbox_v1);
+  std::uint32_t attempts = 0;
+  std::int64_t next = 0;
+  if (!r.u32(attempts) || !r.i64(next) || !r.rest(e.email) || !r.done()) return false;
+  if (attempts > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return false;
   e.attempts = static_cast<int>(attempts);
-  e.next_attempt_at = from_nanos(static_cast<std::int64_t>(read_be64(bytes.substr(5, 8))));
-  e.email = std::string(bytes.substr(13));
+  e.next_attempt_at = from_nanos(next);
   return true;
 }
 

@@ -27,6 +27,7 @@ struct group {
   std::optional<timestamp> due_at;
 };
 
+// Stored by number (core/codec.cpp): add new reasons at the end only.
 enum class completion_reason { priority, count, timeout, flush };
 const char* reason_name(completion_reason r);
 

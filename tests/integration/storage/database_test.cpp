@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include "rollupd/core/codec.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rollup::storage {
@@ -39,6 +40,27 @@ class database_test : public ::testing::Test {
     ASSERT_TRUE(txn->put_digest(make_digest("00000000000000010000000000000000", first), {"log"}));
     ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", second), {"log"}));
     ASSERT_TRUE(txn->commit());
+  }
+  // Writes `value` under `key` in `family` with RocksDB directly, as an
+  // earlier release left it on disk (the database must be closed).
+  void put_raw(const std::string& family, const std::string& key, const std::string& value) {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyHandle* target = nullptr;
+    for (auto* h : handles)
+      if (h->GetName() == family) target = h;
+    EXPECT_NE(target, nullptr) << family;
+    if (target) {
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), target, key, value).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
   }
   testing::temp_dir dir_;
 };
@@ -307,26 +329,9 @@ TEST_F(database_test, OutboxEntriesRoundTripAndOldJsonEntriesStillRead) {
     e.next_attempt_at = next;
     ASSERT_TRUE(db->record_failure(e, "receiver said no"));
   }
-  {
-    // Rewrite the second entry in the JSON form of earlier releases.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::ColumnFamilyHandle* outbox = nullptr;
-    for (auto* h : handles)
-      if (h->GetName() == "outbox") outbox = h;
-    ASSERT_NE(outbox, nullptr);
-    const std::string key = std::string("log") + '\0' + "00000000000000020000000000000000";
-    const std::string json = R"({"attempts":2,"email":"old@x.io","next":1767225600000000000,"v":1})";
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), outbox, key, json).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  // The second entry in the JSON form of earlier releases.
+  put_raw("outbox", std::string("log") + '\0' + "00000000000000020000000000000000",
+          R"({"attempts":2,"email":"old@x.io","next":1767225600000000000,"v":1})");
   auto db = open();
   auto entries = db->list_outbox("log", 10);
   ASSERT_TRUE(entries);
@@ -337,6 +342,55 @@ TEST_F(database_test, OutboxEntriesRoundTripAndOldJsonEntriesStillRead) {
   EXPECT_EQ((*entries)[1].email, "old@x.io");
   EXPECT_EQ((*entries)[1].attempts, 2);
   EXPECT_EQ((*entries)[1].next_attempt_at, *parse_rfc3339("2026-01-01T00:00:00Z"));
+}
+
+// Groups, digests and delivery states are written binary; those that earlier
+// releases wrote as JSON (put here with RocksDB directly) still read, and
+// the daemon goes on with them: a cycle on the group, a delivery of the digest.
+TEST_F(database_test, GroupsDigestsAndDeliveryStatesOfEarlierReleasesStillRead) {
+  const std::string id = "00000000000000010000000000000000";
+  const auto d = make_digest(id, "a@x.io");
+  const auto g = make_group("c@x.io", 2);
+  { put_digests_1_and_2(*open(), "a@x.io", "b@x.io"); }
+  nlohmann::json ns = nlohmann::json::array();
+  for (const auto& n : g.notifications) ns.push_back(to_json(n));
+  put_raw("groups", "c@x.io",
+          nlohmann::json{{"v", 1}, {"cid", "c@x.io"}, {"first", to_nanos(g.first_received_at)}, {"n", ns}}.dump());
+  put_raw("digests", id, nlohmann::json{{"v", 1}, {"digest", to_json(d)}}.dump());
+  put_raw("deliveries", id + '\0' + "log",
+          R"({"v":1,"sink":"log","status":0,"attempts":2,"error":"receiver said no","next":1767225600000000000})");
+
+  auto db = open();
+  const auto group_read = db->read_group("c@x.io");
+  ASSERT_TRUE(group_read && *group_read);
+  EXPECT_EQ((*group_read)->notifications.size(), 2U);
+  EXPECT_EQ((*group_read)->notifications[1].text, "n1");
+  EXPECT_EQ((*group_read)->notifications[1].extra, nlohmann::json({{"Source", "test"}}));
+  const auto digest_read = db->read_digest(id);
+  ASSERT_TRUE(digest_read && *digest_read);
+  EXPECT_EQ(to_json(**digest_read), to_json(d));
+  const auto states = db->read_deliveries(id);
+  ASSERT_TRUE(states);
+  ASSERT_EQ(states->size(), 1U);
+  EXPECT_EQ((*states)[0].attempts, 2);
+  EXPECT_EQ((*states)[0].last_error, "receiver said no");
+
+  {
+    auto txn = db->begin();
+    auto loaded = txn->load_group("c@x.io");
+    ASSERT_TRUE(loaded && *loaded);
+    (*loaded)->notifications.push_back(make("c@x.io", "n2"));
+    ASSERT_TRUE(txn->save_group(**loaded));
+    ASSERT_TRUE(txn->commit());
+  }
+  EXPECT_EQ((*db->read_group("c@x.io"))->notifications.size(), 3U);
+  const auto entries = db->list_outbox("log", 1);
+  ASSERT_TRUE(entries && entries->size() == 1U);
+  ASSERT_TRUE(db->retire((*entries)[0], *parse_rfc3339("2026-01-02T00:00:00Z")));
+  const auto after = db->read_deliveries(id);
+  ASSERT_TRUE(after && after->size() == 1U);
+  EXPECT_EQ((*after)[0].status, delivery_status::delivered);
+  EXPECT_EQ((*after)[0].last_error, "receiver said no");  // kept from the state as read
 }
 
 TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {

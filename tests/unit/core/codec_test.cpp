@@ -1,5 +1,6 @@
-// JSON forms of the core types: the digest of SPEC §3 and the versioned
-// storage encodings (SPEC §8).
+// JSON forms of the core types: the digest of SPEC §3; and the versioned
+// storage encodings (SPEC §8): the binary forms written now and the JSON
+// forms of earlier releases, still read.
 
 #include "rollupd/core/codec.hpp"
 
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "rollupd/core/binary_form.hpp"
 #include "rollupd/core/decode.hpp"
 
 namespace rollup {
@@ -87,6 +89,18 @@ digest sample_digest(completion_reason why = completion_reason::count, bool late
   return digest{"01J9Z3K8Q4R5S6T7V8W9X0Y1Z2", "a@example.com", why, t0 + 1ns, t0 + 10min + 5ms, late,
                 sample_notifications()};
 }
+
+// The JSON storage forms that earlier releases wrote, which decode_group and
+// decode_digest still read (written here as those releases wrote them).
+json json_form_of(const group& g) {
+  json ns = json::array();
+  for (const auto& n : g.notifications) ns.push_back(to_json(n));
+  json j{{"v", 1}, {"cid", g.correlation_id}, {"first", to_nanos(g.first_received_at)}, {"n", ns}};
+  if (g.due_at) j["due"] = to_nanos(*g.due_at);
+  return j;
+}
+
+json json_form_of(const digest& d) { return json{{"v", 1}, {"digest", to_json(d)}}; }
 
 // ------------------------------------------------------ notification JSON
 
@@ -224,11 +238,19 @@ TEST(CodecGroupStorage, RoundTripOfOneAndOfEmptyExtras) {
   EXPECT_TRUE(back->notifications[0].extra.is_object());
 }
 
-TEST(CodecGroupStorage, CarriesFormatVersion) {
-  const auto j = json::parse(encode_group(sample_group()));
-  ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j.at("v"), storage_format_version);
+TEST(CodecGroupStorage, IsBinaryAndStartsWithItsMarker) {
+  const auto bytes = encode_group(sample_group());
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.front(), binary::group_v1);
   EXPECT_EQ(storage_format_version, 1);
+}
+
+TEST(CodecGroupStorage, ReadsTheJsonFormOfEarlierReleases) {
+  for (auto g : {sample_group(), group{"b@example.com", t0, {}, std::nullopt}}) {
+    const auto back = decode_group(json_form_of(g).dump());
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(same(*back, g));
+  }
 }
 
 TEST(CodecGroupStorage, KeepsNanosecondsAndExtremeTimes) {
@@ -243,9 +265,9 @@ TEST(CodecGroupStorage, KeepsNanosecondsAndExtremeTimes) {
   }
 }
 
-// A valid encoding, parsed, changed by `edit`, and written again.
+// A valid JSON form of an earlier release, changed by `edit`.
 std::string edited_group(const std::function<void(json&)>& edit) {
-  auto j = json::parse(encode_group(sample_group()));
+  auto j = json_form_of(sample_group());
   edit(j);
   return j.dump();
 }
@@ -263,13 +285,67 @@ TEST(CodecGroupStorage, RejectsGarbage) {
   }
 }
 
-TEST(CodecGroupStorage, RejectsEveryTruncation) {
-  const auto bytes = encode_group(sample_group());
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    std::optional<group> g;
-    EXPECT_NO_THROW(g = decode_group(std::string_view(bytes).substr(0, n))) << n;
-    EXPECT_FALSE(g.has_value()) << n;
+TEST(CodecGroupStorage, RejectsEveryTruncationAndTrailingBytes) {
+  for (const auto& bytes : {encode_group(sample_group()), json_form_of(sample_group()).dump()}) {
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      std::optional<group> g;
+      EXPECT_NO_THROW(g = decode_group(std::string_view(bytes).substr(0, n))) << n;
+      EXPECT_FALSE(g.has_value()) << n;
+    }
   }
+  expect_group_rejected(encode_group(sample_group()) + "x");
+}
+
+// A binary group of one notification, written field by field, with one
+// field replaced through the hooks.
+struct group_fields {
+  std::uint8_t has_due = 1, prio = 2, has_id = 1;
+  std::uint32_t count = 1;
+  std::string email = "a@example.com", extra = R"({"Source":"ids"})";
+};
+
+std::string binary_group(const group_fields& f) {
+  binary::writer w(binary::group_v1);
+  w.str("a@example.com");
+  w.i64(5);
+  w.u8(f.has_due);
+  if (f.has_due == 1) w.i64(7);
+  w.u32(f.count);
+  w.str(f.email);
+  w.str("text");
+  w.i64(9);
+  w.u8(f.prio);
+  w.u8(f.has_id);
+  if (f.has_id == 1) w.str("key");
+  w.str(f.extra);
+  return std::move(w).take();
+}
+
+TEST(CodecGroupStorage, ReadsEachBinaryFieldAndRejectsBadOnes) {
+  const auto g = decode_group(binary_group({}));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->correlation_id, "a@example.com");
+  EXPECT_EQ(g->first_received_at, from_nanos(5));
+  EXPECT_EQ(g->due_at, from_nanos(7));
+  ASSERT_EQ(g->notifications.size(), 1U);
+  const auto& n = g->notifications[0];
+  EXPECT_EQ(n.text, "text");
+  EXPECT_EQ(n.time, from_nanos(9));
+  EXPECT_EQ(n.prio, priority::high);
+  EXPECT_EQ(n.id, "key");
+  EXPECT_EQ(n.extra, json({{"Source", "ids"}}));
+  EXPECT_TRUE(decode_group(binary_group({.has_due = 0, .has_id = 0, .extra = ""})));
+
+  for (const auto& bad : {group_fields{.has_due = 2}, group_fields{.prio = 3}, group_fields{.has_id = 2},
+                          group_fields{.count = 2}, group_fields{.count = 0xFFFFFFFF},
+                          group_fields{.email = "no-at-sign"}, group_fields{.extra = "[]"},
+                          group_fields{.extra = "{"}}) {
+    SCOPED_TRACE(binary_group(bad));
+    expect_group_rejected(binary_group(bad));
+  }
+  auto wrong_marker = binary_group({});
+  wrong_marker[0] = binary::digest_v1;
+  expect_group_rejected(wrong_marker);
 }
 
 TEST(CodecGroupStorage, RejectsWrongVersion) {
@@ -338,15 +414,24 @@ TEST(CodecDigestStorage, RoundTripIsEqual) {
   }
 }
 
-TEST(CodecDigestStorage, CarriesFormatVersionAndTheWireForm) {
-  const auto d = sample_digest();
-  const auto j = json::parse(encode_digest(d));
-  EXPECT_EQ(j.at("v"), storage_format_version);
-  EXPECT_EQ(j.at("digest"), to_json(d));
+TEST(CodecDigestStorage, IsBinaryAndStartsWithItsMarker) {
+  const auto bytes = encode_digest(sample_digest());
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.front(), binary::digest_v1);
 }
 
+TEST(CodecDigestStorage, ReadsTheJsonFormOfEarlierReleases) {
+  for (const bool late : {false, true}) {
+    const auto d = sample_digest(completion_reason::timeout, late);
+    const auto back = decode_digest(json_form_of(d).dump());
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(same(*back, d));
+  }
+}
+
+// A valid JSON form of an earlier release, changed by `edit`.
 std::string edited_digest(const std::function<void(json&)>& edit) {
-  auto j = json::parse(encode_digest(sample_digest()));
+  auto j = json_form_of(sample_digest());
   edit(j);
   return j.dump();
 }
@@ -364,13 +449,30 @@ TEST(CodecDigestStorage, RejectsGarbage) {
   expect_group_rejected(encode_digest(sample_digest()));
 }
 
-TEST(CodecDigestStorage, RejectsEveryTruncation) {
-  const auto bytes = encode_digest(sample_digest());
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    std::optional<digest> d;
-    EXPECT_NO_THROW(d = decode_digest(std::string_view(bytes).substr(0, n))) << n;
-    EXPECT_FALSE(d.has_value()) << n;
+TEST(CodecDigestStorage, RejectsBadBinaryReasonAndLate) {
+  const auto d = sample_digest();
+  for (const auto& [reason, late] : std::vector<std::pair<std::uint8_t, std::uint8_t>>{{4, 0}, {255, 0}, {0, 2}}) {
+    binary::writer w(binary::digest_v1);
+    w.str(d.id);
+    w.str(d.email);
+    w.u8(reason);
+    w.i64(1);
+    w.i64(2);
+    w.u8(late);
+    w.u32(0);
+    expect_digest_rejected(std::move(w).take());
   }
+}
+
+TEST(CodecDigestStorage, RejectsEveryTruncationAndTrailingBytes) {
+  for (const auto& bytes : {encode_digest(sample_digest()), json_form_of(sample_digest()).dump()}) {
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      std::optional<digest> d;
+      EXPECT_NO_THROW(d = decode_digest(std::string_view(bytes).substr(0, n))) << n;
+      EXPECT_FALSE(d.has_value()) << n;
+    }
+  }
+  expect_digest_rejected(encode_digest(sample_digest()) + "x");
 }
 
 TEST(CodecDigestStorage, RejectsWrongVersion) {
