@@ -244,6 +244,12 @@ class rocksdb_database final : public database {
     options.IncreaseParallelism(2);
     options.max_open_files = 512;
     options.keep_log_file_num = 5;
+    // The leader of a write group inserts the whole group into the memtables
+    // itself. With concurrent inserts each waiting writer was woken to insert
+    // its own batch, then waited for the others: on 2 cores, with 8 storage
+    // threads committing, those waits and wake-ups took more CPU than the
+    // inserts (tests/bench/RESULTS.md, session 5).
+    options.allow_concurrent_memtable_write = false;
     // One memory budget for the memtables of all column families: when they
     // hold this much together, the largest is flushed. Without it each family
     // may hold 2 x 64 MB, and a million open groups pushed the daemon past
