@@ -205,8 +205,6 @@ std::optional<digest> digest_from_json_form(std::string_view bytes) {
   }
 }
 
-bool is_json_form(std::string_view bytes) { return !bytes.empty() && bytes.front() == '{'; }
-
 }  // namespace
 
 std::string encode_group(const group& g) {
@@ -220,7 +218,7 @@ std::string encode_group(const group& g) {
 }
 
 std::optional<group> decode_group(std::string_view bytes) {
-  if (is_json_form(bytes)) return group_from_json_form(bytes);
+  if (binary::is_json_form(bytes)) return group_from_json_form(bytes);
   binary::reader r(bytes, binary::group_v1);
   group g;
   std::int64_t first = 0, due = 0;
@@ -248,7 +246,7 @@ std::string encode_digest(const digest& d) {
 }
 
 std::optional<digest> decode_digest(std::string_view bytes) {
-  if (is_json_form(bytes)) return digest_from_json_form(bytes);
+  if (binary::is_json_form(bytes)) return digest_from_json_form(bytes);
   binary::reader r(bytes, binary::digest_v1);
   digest d;
   std::int64_t first = 0, emitted = 0;

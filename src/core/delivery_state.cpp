@@ -74,7 +74,7 @@ std::optional<delivery_state> delivery_from_json_form(std::string_view bytes) {
 }  // namespace
 
 std::optional<delivery_state> decode_delivery(std::string_view bytes) {
-  if (!bytes.empty() && bytes.front() == '{') return delivery_from_json_form(bytes);
+  if (binary::is_json_form(bytes)) return delivery_from_json_form(bytes);
   binary::reader r(bytes, binary::delivery_v1);
   delivery_state s;
   std::uint8_t status = 0;

@@ -126,7 +126,7 @@ std::optional<outbox_entry> decode_outbox(std::string_view key, std::string_view
   const auto sep = key.find('\0');
   if (sep == std::string_view::npos) return std::nullopt;
   outbox_entry e{std::string(key.substr(0, sep)), std::string(key.substr(sep + 1)), {}, 0, {}};
-  const bool read = !bytes.empty() && bytes.front() == '{' ? read_outbox_json(bytes, e) : read_outbox_binary(bytes, e);
+  const bool read = binary::is_json_form(bytes) ? read_outbox_json(bytes, e) : read_outbox_binary(bytes, e);
   if (!read) return std::nullopt;
   return e;
 }

@@ -20,6 +20,9 @@ inline constexpr char group_v1 = '\x02';
 inline constexpr char digest_v1 = '\x03';
 inline constexpr char delivery_v1 = '\x04';
 
+// True for a value in the JSON form of an earlier release.
+inline bool is_json_form(std::string_view bytes) { return !bytes.empty() && bytes.front() == '{'; }
+
 class writer {
  public:
   explicit writer(char marker) { out_ += marker; }

@@ -10,6 +10,7 @@
 
 namespace rollup {
 
+// Stored by number (core/delivery_state.cpp): add new states at the end only.
 enum class delivery_status { pending, delivered, dead };
 const char* status_name(delivery_status s);
 
