@@ -1,7 +1,5 @@
 #include "rollupd/core/binary_form.hpp"
 
-#include <limits>
-
 namespace rollup::binary {
 namespace {
 
@@ -18,6 +16,14 @@ T get_be(std::string_view bytes) {
 }
 
 }  // namespace
+
+std::string be64(std::uint64_t v) {
+  std::string out;
+  put_be(out, v);
+  return out;
+}
+
+std::uint64_t read_be64(std::string_view bytes) { return get_be<std::uint64_t>(bytes.substr(0, 8)); }
 
 void writer::u32(std::uint32_t v) { put_be(out_, v); }
 

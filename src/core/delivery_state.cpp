@@ -80,7 +80,7 @@ std::optional<delivery_state> decode_delivery(std::string_view bytes) {
   std::uint8_t status = 0;
   std::uint32_t attempts = 0;
   if (!r.u8(status) || !r.u32(attempts) || !r.str(s.sink) || !r.str(s.last_error)) return std::nullopt;
-  if (status > 2 || attempts > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  if (status > static_cast<std::uint8_t>(delivery_status::dead) || attempts > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return std::nullopt;
   for (auto* t : {&s.next_attempt_at, &s.delivered_at}) {
     std::uint8_t present = 0;
     std::int64_t nanos = 0;

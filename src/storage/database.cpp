@@ -18,6 +18,9 @@
 namespace rollup::storage {
 namespace {
 
+using binary::be64;
+using binary::read_be64;
+
 // Column family order is fixed: the index is the family's handle slot.
 enum cf : std::size_t {
   groups,
@@ -39,21 +42,6 @@ constexpr std::size_t memtable_budget_bytes = std::size_t{64} << 20;
 
 error storage_error(const rocksdb::Status& s, const char* what) {
   return error{errc::storage_unavailable, std::string("storage could not ") + what + ": " + s.ToString(), {}};
-}
-
-std::string be64(std::uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
-    v >>= 8;
-  }
-  return out;
-}
-
-std::uint64_t read_be64(std::string_view s) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
 }
 
 std::string pair_key(const std::string& a, const std::string& b) {

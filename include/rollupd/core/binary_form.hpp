@@ -20,6 +20,11 @@ inline constexpr char group_v1 = '\x02';
 inline constexpr char digest_v1 = '\x03';
 inline constexpr char delivery_v1 = '\x04';
 
+// A number as 8 big-endian bytes, so that byte order is number order (keys
+// that start with it sort by it); and back, from the first 8 bytes.
+std::string be64(std::uint64_t v);
+std::uint64_t read_be64(std::string_view bytes);
+
 // True for a value in the JSON form of an earlier release.
 inline bool is_json_form(std::string_view bytes) { return !bytes.empty() && bytes.front() == '{'; }
 
