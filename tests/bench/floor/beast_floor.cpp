@@ -5,15 +5,18 @@
 // HTTP libraries: what any rollupd request costs before it is decoded, stored
 // or answered with anything but an empty 202.
 //
-// It is built the way rollupd's listener and sessions are (one io_context run
-// by one thread per core, a strand per connection, beast::tcp_stream,
-// http::async_read of a string body, TCP_NODELAY) and does nothing else: no
-// routing, no timeouts, no metrics, no Date header, no JSON.
+// It is set up as rollupd's listener is (one io_context run by one thread per
+// core, a strand per connection, beast::tcp_stream, TCP_NODELAY) and does
+// less than rollupd's sessions: one http::async_read of a string body where
+// rollupd reads the header and the body with separate parsers, and no read
+// timeouts, routing, metrics, Date header or JSON. One Beast set-up among
+// others, kept as plain as Beast's own examples.
 //
 //   rollupd_beast_floor PORT [THREADS]     (THREADS: default one per core)
 //
 // Prints "listening on 127.0.0.1:PORT" once it accepts; runs until killed.
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -61,10 +64,12 @@ class connection : public std::enable_shared_from_this<connection> {
 
 void accept(tcp::acceptor& acceptor, net::io_context& ioc) {
   acceptor.async_accept(net::make_strand(ioc), [&acceptor, &ioc](beast::error_code ec, tcp::socket socket) {
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<connection>(std::move(socket))->read();
+    if (ec) {  // out of descriptors or the like: stop accepting, the run's figures will show it
+      std::fprintf(stderr, "rollupd_beast_floor: accept failed: %s\n", ec.message().c_str());
+      return;
     }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<connection>(std::move(socket))->read();
     accept(acceptor, ioc);
   });
 }

@@ -1,13 +1,17 @@
-// What the two thread hand-offs of every request cost on this machine. SPEC
-// §7 keeps storage work off the threads that serve the network, so a request
-// goes from a network thread (an io_context) to a storage thread (a
-// thread_pool) and its answer comes back: two posts, each of which wakes the
-// other thread when it sleeps, as it does whenever the daemon is not
-// saturated. Nothing else is done here: no I/O, no storage.
+// What a request's two thread hand-offs cost on this machine. SPEC §7 keeps
+// storage work off the threads that serve the network, so a request goes
+// from a network thread (an io_context) to a storage thread (a thread_pool)
+// and its answer comes back: two posts, each of which wakes the other thread
+// when it sleeps, as it does whenever the daemon is not saturated. Nothing
+// else is done here: no I/O, no storage. An analogue, not the daemon's exact
+// path: rollupd's network threads sleep in epoll_wait and are woken through
+// an eventfd, while this io_context has no sockets, so its thread sleeps on a
+// condition variable; both are a wake-up of a sleeping thread.
 //
 // Counters: cpu_us is the CPU time of the whole process (both threads, user
 // and system) per round trip, from getrusage; switches the voluntary context
-// switches per round trip. The time columns are wall time (UseRealTime).
+// switches per round trip. The Time column is wall time (UseRealTime); the
+// CPU column is the benchmark thread's own CPU only.
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
