@@ -1,5 +1,5 @@
-// rollupd_beast_floor: the least an HTTP server built on Boost.Beast and
-// Asio, as rollupd is, can do per request. tests/bench/run loads it exactly as
+// rollupd_beast_floor: a plain HTTP server on Boost.Beast and Asio, the
+// libraries rollupd is built on, that answers 202 and nothing else. tests/bench/run loads it exactly as
 // scenario 1 and the nginx baseline (same wrk script, bodies and settings), so
 // a run shows, beside nginx's floor of the machine, the floor of rollupd's
 // HTTP libraries: what any rollupd request costs before it is decoded, stored
