@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "rollupd/core/codec.hpp"
 #include "rollupd/delivery/backoff.hpp"
@@ -62,6 +63,9 @@ struct dispatcher::impl {
     std::unordered_map<std::string, std::map<std::string, storage::outbox_entry>> waiting;
     std::unordered_set<std::string> waiting_ids;
     std::size_t in_flight = 0;
+    // Confirmed by the sink, to be retired together (still in flight until then).
+    std::vector<storage::outbox_entry> confirmed;
+    std::vector<std::optional<timestamp>> confirmed_first;  // when each one's group began
     bool stopping = false;
     std::atomic<bool> scan_queued{false};
     // Where the next pass starts reading (a digest Id): the first entry the
@@ -232,21 +236,11 @@ struct dispatcher::impl {
 
   // `first`: when the digest's group got its first notification.
   void finish(lane& l, storage::outbox_entry e, attempt_outcome o, std::optional<timestamp> first) {
+    if (o.confirmed) return confirm(l, std::move(e), first);
     const std::string name(l.s->name());
     const auto now = clock_.now();
-    bool gone = false;  // retired or dead-lettered: no pass need read it again
-    if (o.confirmed) {
-      ++e.attempts;
-      if (auto r = db_.retire(e, now); !r) {  // stays in the outbox: delivered again later (at least once)
-        spdlog::warn("delivery to {}: digest {} confirmed but not retired: {}", name, e.digest_id, r.err().detail);
-      } else {
-        spdlog::debug("delivery to {}: digest {} confirmed after {} attempt(s)", name, e.digest_id, e.attempts);
-        gone = true;
-        l.depth.add(-1);
-        l.delivered.inc();
-        if (first) l.latency.observe(std::chrono::duration<double>(now - *first).count());
-      }
-    } else if (l.stopping) {
+    bool gone = false;  // dead-lettered: no pass need read it again
+    if (l.stopping) {
       // Abandoned by shutdown: not the receiver's fault, not counted.
       spdlog::info("delivery to {}: digest {} abandoned at shutdown; it stays queued", name, e.digest_id);
     } else {
@@ -272,6 +266,46 @@ struct dispatcher::impl {
           spdlog::warn("delivery to {}: cannot record a failed attempt: {}", name, r.err().detail);
       }
     }
+    done_with(l, e, gone, now);
+  }
+
+  // The sink confirmed `e`. It is retired together with the others
+  // confirmed meanwhile, in one transaction: the first confirmation of a
+  // batch queues the retiring behind the confirmations already queued on
+  // the lane (a pass's attempts of a synchronous sink are all queued by
+  // then), so a pass costs one commit, not one per digest. Until then its
+  // user stays busy, so their next digest still waits for it.
+  void confirm(lane& l, storage::outbox_entry e, std::optional<timestamp> first) {
+    ++e.attempts;
+    l.confirmed.push_back(std::move(e));
+    l.confirmed_first.push_back(first);
+    if (l.confirmed.size() == 1) asio::post(l.strand, [this, &l] { retire_confirmed(l); });
+  }
+
+  void retire_confirmed(lane& l) {
+    const std::string name(l.s->name());
+    const auto entries = std::exchange(l.confirmed, {});
+    const auto firsts = std::exchange(l.confirmed_first, {});
+    const auto now = clock_.now();
+    // Not retired: the entries stay in the outbox and are delivered again
+    // later (at least once).
+    const auto r = db_.retire(entries, now);
+    if (!r)
+      spdlog::warn("delivery to {}: {} confirmed digest(s) not retired: {}", name, entries.size(), r.err().detail);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
+      if (r) {
+        spdlog::debug("delivery to {}: digest {} confirmed after {} attempt(s)", name, e.digest_id, e.attempts);
+        l.depth.add(-1);
+        l.delivered.inc();
+        if (firsts[i]) l.latency.observe(std::chrono::duration<double>(now - *firsts[i]).count());
+      }
+      done_with(l, e, r.has_value(), now);
+    }
+  }
+
+  // `e`'s attempt is over; `gone`: retired or dead-lettered.
+  void done_with(lane& l, const storage::outbox_entry& e, bool gone, timestamp now) {
     --l.in_flight;
     l.busy.erase(e.email);
     {

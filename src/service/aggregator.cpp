@@ -22,6 +22,7 @@ namespace {
 
 constexpr std::size_t shard_count = 64;
 constexpr std::size_t max_items_per_transaction = 1000;
+constexpr std::size_t max_users_per_transaction = 64;
 constexpr auto prune_interval = std::chrono::seconds{60};
 constexpr std::size_t prune_batch = 10000;
 
@@ -49,6 +50,19 @@ struct job {
 
 struct user_queue {
   std::deque<job> jobs;
+};
+
+// A user whose strand has work queued and no storage thread on it yet.
+struct ready_user {
+  std::string cid;
+  std::shared_ptr<user_queue> q;
+};
+
+// One user's jobs in a transaction.
+struct user_work {
+  std::string cid;
+  std::shared_ptr<user_queue> q;
+  std::vector<job> jobs;
 };
 
 }  // namespace
@@ -115,140 +129,166 @@ struct aggregator::impl {
 
   shard& shard_of(const std::string& cid) { return shards_[std::hash<std::string>{}(cid) % shard_count]; }
 
-  // Queues `j` behind the user's strand; starts the strand if it was idle.
-  void enqueue(const std::string& cid, job j) {
+  // Queues `j` behind the user's strand. Answers the user when their strand
+  // was idle: the caller hands them to make_ready().
+  std::optional<ready_user> push(const std::string& cid, job j) {
     auto& sh = shard_of(cid);
-    std::shared_ptr<user_queue> start;
-    {
-      std::lock_guard lock(sh.mutex);
-      auto& q = sh.users[cid];
-      if (!q) {
-        q = std::make_shared<user_queue>();
-        start = q;
-      }
-      q->jobs.push_back(std::move(j));
+    std::lock_guard lock(sh.mutex);
+    auto& q = sh.users[cid];
+    std::optional<ready_user> start;
+    if (!q) {
+      q = std::make_shared<user_queue>();
+      start = ready_user{cid, q};
     }
-    if (start) boost::asio::post(pool_, [this, cid, start] { run_strand(cid, start); });
+    q->jobs.push_back(std::move(j));
+    return start;
   }
 
-  // Applies what is queued for one user in one transaction, then either
-  // retires the strand (nothing left: the entry is erased, so idle users
-  // cost no memory) or goes round again on a fresh task, so one busy user
-  // does not hold a storage thread.
-  void run_strand(const std::string& cid, const std::shared_ptr<user_queue>& q) {
-    auto& sh = shard_of(cid);
-    std::vector<job> batch;
+  void enqueue(const std::string& cid, job j) {
+    if (auto u = push(cid, std::move(j))) make_ready({std::move(*u)});
+  }
+
+  // Users whose strands have work and no storage thread wait in one line.
+  // A worker takes as many of them as one transaction holds and runs all
+  // their work in that transaction, so under load a commit serves many users
+  // (and an array's many users), not one. Each user is in the line at most
+  // once and only one worker has them at a time: that is their strand.
+  void make_ready(std::vector<ready_user> users) {
+    bool start = false;
     {
-      std::lock_guard lock(sh.mutex);
-      std::size_t items = 0;
-      while (!q->jobs.empty() && (batch.empty() || items + q->jobs.front().items.size() <= max_items_per_transaction)) {
-        items += q->jobs.front().items.size();
-        batch.push_back(std::move(q->jobs.front()));
-        q->jobs.pop_front();
+      std::lock_guard lock(ready_mutex_);
+      for (auto& u : users) ready_.push_back(std::move(u));
+      start = workers_ < max_workers_;
+      if (start) ++workers_;
+    }
+    if (start) boost::asio::post(pool_, [this] { work(); });
+  }
+
+  // A worker: takes ready users and runs them, until the line is empty.
+  // When it leaves users in the line it starts another worker, up to
+  // max_workers_.
+  void work() {
+    for (;;) {
+      std::vector<user_work> batch;
+      bool helper = false;
+      {
+        std::lock_guard lock(ready_mutex_);
+        if (ready_.empty()) {
+          --workers_;
+          return;
+        }
+        std::size_t items = 0;
+        while (!ready_.empty() && batch.size() < max_users_per_transaction && items < max_items_per_transaction) {
+          auto u = std::move(ready_.front());
+          ready_.pop_front();
+          batch.push_back(take(std::move(u), max_items_per_transaction - items));
+          for (const auto& j : batch.back().jobs) items += std::max<std::size_t>(j.items.size(), 1);
+        }
+        helper = !ready_.empty() && workers_ < max_workers_;
+        if (helper) ++workers_;
+      }
+      if (helper) boost::asio::post(pool_, [this] { work(); });
+      run(std::move(batch));
+    }
+  }
+
+  // The user's queued jobs, in order, up to `budget` items (at least one job).
+  user_work take(ready_user u, std::size_t budget) {
+    user_work w{std::move(u.cid), std::move(u.q), {}};
+    std::lock_guard lock(shard_of(w.cid).mutex);
+    std::size_t items = 0;
+    auto& jobs = w.q->jobs;
+    while (!jobs.empty() && (w.jobs.empty() || items + jobs.front().items.size() <= budget)) {
+      items += jobs.front().items.size();
+      w.jobs.push_back(std::move(jobs.front()));
+      jobs.pop_front();
+    }
+    return w;
+  }
+
+  // Runs the users' jobs in one transaction. If it fails with several users
+  // in it, each user's jobs run again in a transaction of their own, so one
+  // user's trouble (an unreadable group, a lock that timed out) fails only
+  // that user's requests. Then each strand retires (nothing left: the entry
+  // is erased, so idle users cost no memory) or gets back in line, and the
+  // callers are answered.
+  void run(std::vector<user_work> batch) {
+    std::vector<applied> done;
+    if (auto all = apply(batch, batch.size() > 1)) {
+      done.push_back(std::move(*all));
+    } else {
+      for (auto& w : batch) {
+        std::vector<user_work> one;
+        one.push_back(user_work{w.cid, w.q, std::move(w.jobs)});
+        done.push_back(std::move(*apply(one, false)));
       }
     }
-    auto done = apply(cid, batch);
-    bool again = false;
-    {
+    std::vector<ready_user> again;
+    for (auto& w : batch) {
+      auto& sh = shard_of(w.cid);
       std::lock_guard lock(sh.mutex);
-      if (q->jobs.empty())
-        sh.users.erase(cid);
+      if (w.q->jobs.empty())
+        sh.users.erase(w.cid);
       else
-        again = true;
+        again.push_back(ready_user{std::move(w.cid), std::move(w.q)});
     }
-    if (again) boost::asio::post(pool_, [this, cid, q] { run_strand(cid, q); });
-    if (done.committed && options_.sync_after_commit) return after_sync(std::move(done));
-    if (done.committed && done.first_queued && options_.on_queued) options_.on_queued(*done.first_queued);
-    done.answer(std::nullopt);
+    if (!again.empty()) make_ready(std::move(again));
+    for (auto& d : done) {
+      if (d.committed && options_.sync_after_commit) {
+        after_sync(std::move(d));
+        continue;
+      }
+      if (d.committed && d.first_queued && options_.on_queued) options_.on_queued(*d.first_queued);
+      d.answer(std::nullopt);
+    }
   }
 
   // What one transaction did, for the callers to hear once it is durable.
   struct applied {
     bool committed = false;
     std::optional<std::string> first_queued;  // the lowest digest Id it queued
-    // Answers the batch's callers; a failed sync, when given, answers instead
-    // of what the transaction did.
+    // Answers the transaction's callers; a failed sync, when given, answers
+    // instead of what the transaction did.
     std::function<void(const std::optional<error>& sync_failure)> answer;
+  };
+
+  // What each of one user's jobs answers.
+  struct user_outcome {
+    std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out;  // per job
+    std::vector<std::optional<result<digest>>> flush_out;                        // per job
+  };
+
+  // What the metrics and the dispatcher learn once a transaction commits.
+  struct commit_counts {
+    std::int64_t open_delta = 0;
+    std::uint64_t accepted = 0, duplicates = 0;
+    std::vector<completion_reason> reasons;
+    std::optional<std::string> first_queued;  // the lowest digest Id the transaction queues
   };
 
   // --- the load–strategy–save cycle ----------------------------------------
 
-  // Runs the batch in one transaction; returns what answers its callers, to
-  // be called once the strand has moved on.
-  applied apply(const std::string& cid, std::vector<job>& batch) {
+  // Runs every user's jobs in one transaction; returns what answers their
+  // callers, to be called once the strands have moved on. With `may_fail`
+  // a failed transaction answers nobody: it returns nothing and leaves the
+  // jobs as they were, to be run again.
+  std::optional<applied> apply(std::vector<user_work>& work, bool may_fail) {
     const auto now = clock_.now();
-    std::vector<std::vector<std::pair<std::size_t, ingest_result>>> ingest_out(batch.size());
-    std::vector<std::optional<result<digest>>> flush_out(batch.size());
-    std::optional<std::string> first_queued;  // the lowest digest Id this transaction queues
-    // What the metrics learn once the transaction commits.
-    struct {
-      std::int64_t open_delta = 0;
-      std::uint64_t accepted = 0, duplicates = 0;
-      std::vector<completion_reason> reasons;
-    } counts;
-
+    // Every job gets an answer, also those of users after a failure.
+    std::vector<user_outcome> outcomes(work.size());
+    for (std::size_t u = 0; u < work.size(); ++u) {
+      outcomes[u].ingest_out.resize(work[u].jobs.size());
+      outcomes[u].flush_out.resize(work[u].jobs.size());
+    }
+    commit_counts counts;
     auto failure = [&]() -> std::optional<error> {
       auto txn = db_.begin(options_.sync_after_commit);
-      auto loaded = txn->load_group(cid);
-      if (!loaded) return loaded.err();
-      std::optional<group> state = std::move(*loaded);
-      const bool was_open = state.has_value();
-      bool changed = false;
-      const auto pending = [&] { return state ? state->notifications.size() : 0; };
-
-      for (std::size_t j = 0; j < batch.size(); ++j) {
-        auto& jb = batch[j];
-        if (jb.flush_done) {
-          const bool timeout = jb.why == completion_reason::timeout;
-          if (!state || (timeout && !is_due(*state, now))) {
-            flush_out[j] = result<digest>(errc::not_found, "no open group for " + cid);
-            continue;
-          }
-          // Late: it fell due while the daemon was not running.
-          const bool late = timeout && *state->due_at < started_at_;
-          auto d = complete(std::move(*state), jb.why, ids_.next(now), now, late);
-          state.reset();
-          if (auto r = txn->put_digest(d, options_.sinks); !r) return r.err();
-          counts.reasons.push_back(d.reason);
-          if (!first_queued) first_queued = d.id;
-          flush_out[j] = result<digest>(std::move(d));
-          changed = true;
-          continue;
-        }
-        for (auto& [index, item] : jb.items) {
-          const auto key = item.id ? item.id : jb.header_key;
-          if (key) {
-            auto seen = txn->seen(cid, *key, now);
-            if (!seen) return seen.err();
-            if (*seen) {
-              ++counts.duplicates;
-              ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, std::nullopt});
-              continue;
-            }
-            if (auto r = txn->remember(cid, *key, now + options_.dedupe_window); !r) return r.err();
-          }
-          auto out = strategy(event{std::move(item), now, ids_.next(now)}, std::move(state), options_.rules);
-          state = std::move(out.state);
-          changed = true;
-          ++counts.accepted;
-          if (out.emitted) {
-            if (auto r = txn->put_digest(*out.emitted, options_.sinks); !r) return r.err();
-            counts.reasons.push_back(out.emitted->reason);
-            if (!first_queued) first_queued = out.emitted->id;
-          }
-          ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(out.emitted)});
-        }
-      }
-      if (changed) {
-        if (state && !state->due_at && options_.completion_timeout.count() > 0)
-          state->due_at = state->first_received_at + options_.completion_timeout;
-        auto r = state ? txn->save_group(*state) : txn->delete_group(cid);
-        if (!r) return r.err();
-      }
+      for (std::size_t u = 0; u < work.size(); ++u)
+        if (auto e = cycle(*txn, work[u].cid, work[u].jobs, !may_fail, now, outcomes[u], counts)) return e;
       if (auto r = txn->commit(); !r) return r.err();
-      counts.open_delta = (state ? 1 : 0) - (was_open ? 1 : 0);
       return std::nullopt;
     }();
+    if (failure && may_fail) return std::nullopt;
     if (!failure) {
       open_groups_.add(counts.open_delta);
       if (counts.accepted > 0) metrics_.notifications_accepted.with({}).inc(counts.accepted);
@@ -260,21 +300,95 @@ struct aggregator::impl {
     }
 
     // Answers go out only after the commit (or the failure).
+    std::vector<std::vector<job>> jobs;
+    jobs.reserve(work.size());
+    for (auto& w : work) jobs.push_back(std::move(w.jobs));
     const bool committed = !failure.has_value();
-    return applied{committed, std::move(first_queued),
-                   [this, batch = std::move(batch), failure = std::move(failure), ingest_out = std::move(ingest_out),
-                    flush_out = std::move(flush_out)](const std::optional<error>& sync_failure) mutable {
+    return applied{committed, std::move(counts.first_queued),
+                   [this, jobs = std::move(jobs), outcomes = std::move(outcomes),
+                    failure = std::move(failure)](const std::optional<error>& sync_failure) mutable {
                      const auto& why = failure ? failure : sync_failure;
-                     for (std::size_t j = 0; j < batch.size(); ++j) {
-                       auto& jb = batch[j];
-                       if (jb.flush_done) {
-                         release_then_done(std::move(jb.flush_done),
-                                           why ? result<digest>(*why) : std::move(*flush_out[j]));
-                         continue;
+                     for (std::size_t u = 0; u < jobs.size(); ++u) {
+                       auto& out = outcomes[u];
+                       for (std::size_t j = 0; j < jobs[u].size(); ++j) {
+                         auto& jb = jobs[u][j];
+                         if (jb.flush_done) {
+                           release_then_done(std::move(jb.flush_done),
+                                             why ? result<digest>(*why) : std::move(*out.flush_out[j]));
+                           continue;
+                         }
+                         finish_part(*jb.request, why, std::move(out.ingest_out[j]));
                        }
-                       finish_part(*jb.request, why, std::move(ingest_out[j]));
                      }
                    }};
+  }
+
+  // One user's load–strategy–save cycle inside `txn`: loads their group,
+  // applies their jobs in order, saves the group. Nothing is answered here.
+  // The items are moved into the group when `consume`, else copied (the
+  // transaction may be run again).
+  std::optional<error> cycle(storage::transaction& txn, const std::string& cid, std::vector<job>& jobs, bool consume,
+                             timestamp now, user_outcome& out, commit_counts& counts) {
+    auto loaded = txn.load_group(cid);
+    if (!loaded) return loaded.err();
+    std::optional<group> state = std::move(*loaded);
+    const bool was_open = state.has_value();
+    bool changed = false;
+    const auto pending = [&] { return state ? state->notifications.size() : 0; };
+    const auto queued = [&](const digest& d) -> std::optional<error> {
+      if (auto r = txn.put_digest(d, options_.sinks); !r) return r.err();
+      counts.reasons.push_back(d.reason);
+      if (!counts.first_queued) counts.first_queued = d.id;
+      return std::nullopt;
+    };
+
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      auto& jb = jobs[j];
+      if (jb.flush_done) {
+        const bool timeout = jb.why == completion_reason::timeout;
+        if (!state || (timeout && !is_due(*state, now))) {
+          out.flush_out[j] = result<digest>(errc::not_found, "no open group for " + cid);
+          continue;
+        }
+        // Late: it fell due while the daemon was not running.
+        const bool late = timeout && *state->due_at < started_at_;
+        auto d = complete(std::move(*state), jb.why, ids_.next(now), now, late);
+        state.reset();
+        if (auto e = queued(d)) return e;
+        out.flush_out[j] = result<digest>(std::move(d));
+        changed = true;
+        continue;
+      }
+      for (auto& [index, item] : jb.items) {
+        const auto key = item.id ? item.id : jb.header_key;
+        if (key) {
+          auto seen = txn.seen(cid, *key, now);
+          if (!seen) return seen.err();
+          if (*seen) {
+            ++counts.duplicates;
+            out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, std::nullopt});
+            continue;
+          }
+          if (auto r = txn.remember(cid, *key, now + options_.dedupe_window); !r) return r.err();
+        }
+        auto step = strategy(event{consume ? std::move(item) : item, now, ids_.next(now)}, std::move(state),
+                             options_.rules);
+        state = std::move(step.state);
+        changed = true;
+        ++counts.accepted;
+        if (step.emitted)
+          if (auto e = queued(*step.emitted)) return e;
+        out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(step.emitted)});
+      }
+    }
+    if (changed) {
+      if (state && !state->due_at && options_.completion_timeout.count() > 0)
+        state->due_at = state->first_received_at + options_.completion_timeout;
+      auto r = state ? txn.save_group(*state) : txn.delete_group(cid);
+      if (!r) return r.err();
+    }
+    counts.open_delta += (state ? 1 : 0) - (was_open ? 1 : 0);
+    return std::nullopt;
   }
 
   // --- sync after commit ---------------------------------------------------
@@ -438,6 +552,14 @@ struct aggregator::impl {
   boost::asio::strand<boost::asio::thread_pool::executor_type> timer_strand_;
   boost::asio::steady_timer prune_timer_;
   boost::asio::steady_timer timeout_timer_;
+  std::mutex ready_mutex_;
+  std::deque<ready_user> ready_;  // users whose strands wait for a worker
+  std::size_t workers_ = 0;       // workers running
+  // One worker per core: more only contend for the cores and split the
+  // line into smaller transactions. The pool's other threads serve reads,
+  // timers and checkpoints meanwhile.
+  const std::size_t max_workers_ = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
+                                                           std::max<std::size_t>(options_.storage_threads, 1));
   std::mutex expiring_mutex_;
   std::unordered_set<std::string> expiring_;  // users with a timeout job queued
   std::array<shard, shard_count> shards_;
@@ -488,10 +610,12 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
   st->done = std::move(done);
   if (parts.empty())  // nothing to apply: answer an empty list
     return boost::asio::post(impl_->pool_, [this, st] { impl_->finish_part(*st, std::nullopt, {}); });
+  std::vector<ready_user> start;
   for (auto& [cid, j] : parts) {
     j.request = st;
-    impl_->enqueue(cid, std::move(j));
+    if (auto u = impl_->push(cid, std::move(j))) start.push_back(std::move(*u));
   }
+  if (!start.empty()) impl_->make_ready(std::move(start));
 }
 
 void aggregator::flush(std::string correlation_id, handler<digest> done) {

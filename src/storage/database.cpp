@@ -399,8 +399,9 @@ class rocksdb_database final : public database {
     });
   }
 
-  result<ok_t> retire(const outbox_entry& e, timestamp delivered_at) override {
-    return update_delivery(e, [&](rocksdb::Transaction& txn, delivery_state& st) {
+  using database::retire;
+  result<ok_t> retire(std::span<const outbox_entry> entries, timestamp delivered_at) override {
+    return update_deliveries(entries, [&](rocksdb::Transaction& txn, const outbox_entry& e, delivery_state& st) {
       st.status = delivery_status::delivered;
       st.attempts = e.attempts;
       st.next_attempt_at.reset();
@@ -566,19 +567,30 @@ class rocksdb_database final : public database {
   // one transaction, and writes the state back.
   template <class Change>
   result<ok_t> update_delivery(const outbox_entry& e, Change change) {
+    return update_deliveries({&e, 1}, [&](rocksdb::Transaction& txn, const outbox_entry&, delivery_state& st) {
+      return change(txn, st);
+    });
+  }
+
+  // update_delivery for several entries, all in one transaction.
+  template <class Change>
+  result<ok_t> update_deliveries(std::span<const outbox_entry> entries, Change change) {
     std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(unsynced_write_options_));
-    const auto key = pair_key(e.digest_id, e.sink);
     std::string value;
-    auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[deliveries], key, &value);
-    delivery_state st{e.sink, delivery_status::pending, 0, "", std::nullopt, std::nullopt};
-    if (s.ok()) {
-      if (auto old = decode_delivery(value)) st = std::move(*old);
-    } else if (!s.IsNotFound()) {
-      return storage_error(s, "read a delivery state");
+    for (const auto& e : entries) {
+      const auto key = pair_key(e.digest_id, e.sink);
+      auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[deliveries], key, &value);
+      delivery_state st{e.sink, delivery_status::pending, 0, "", std::nullopt, std::nullopt};
+      if (s.ok()) {
+        if (auto old = decode_delivery(value)) st = std::move(*old);
+      } else if (!s.IsNotFound()) {
+        return storage_error(s, "read a delivery state");
+      }
+      s = change(*txn, e, st);
+      if (s.ok()) s = txn->Put(cfs_[deliveries], key, encode_delivery(st));
+      if (!s.ok()) return storage_error(s, "record a delivery");
     }
-    s = change(*txn, st);
-    if (s.ok()) s = txn->Put(cfs_[deliveries], key, encode_delivery(st));
-    if (s.ok()) s = txn->Commit();
+    const auto s = txn->Commit();
     if (!s.ok()) return storage_error(s, "record a delivery");
     return ok_t{};
   }

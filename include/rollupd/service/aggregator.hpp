@@ -37,7 +37,7 @@ struct aggregator_options {
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
-  std::size_t storage_threads = 8;                         // threads that run the cycles
+  std::size_t storage_threads = 8;  // threads for the cycles and reads; at most one per core runs cycles
   // Commit without syncing, and answer once a sync of the write-ahead log
   // made after the commit has returned: one thread syncs for every commit
   // made meanwhile (durability "fsync"). Until then the change is already
@@ -96,9 +96,10 @@ class aggregator {
   aggregator& operator=(const aggregator&) = delete;
 
   // Applies each item in order. Errors: storage_unavailable, draining.
-  // For an array spanning several users, each user's part commits on its
-  // own; on a storage error some parts may have committed (retrying with
-  // Ids is safe: duplicates are answered, not applied twice).
+  // Each user's part of an array is applied in one transaction, usually
+  // together with other users' work; on a storage error some users' parts
+  // may have committed (retrying with Ids is safe: duplicates are answered,
+  // not applied twice).
   void ingest(ingest_request request, handler<std::vector<ingest_result>> done);
 
   // SPEC §4.2 flush: completes the open group with reason "flush".

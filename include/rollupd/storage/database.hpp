@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -129,8 +130,10 @@ class database {
   // which at-least-once delivery allows (SPEC §5).
   // A failed attempt: the entry stays, with its new count and next time.
   virtual result<ok_t> record_failure(const outbox_entry& e, const std::string& error) = 0;
-  // The sink confirmed: the entry is retired.
-  virtual result<ok_t> retire(const outbox_entry& e, timestamp delivered_at) = 0;
+  // The sink confirmed these entries: they are retired, all in one
+  // transaction (the dispatcher retires what one pass delivered together).
+  virtual result<ok_t> retire(std::span<const outbox_entry> entries, timestamp delivered_at) = 0;
+  result<ok_t> retire(const outbox_entry& e, timestamp delivered_at) { return retire({&e, 1}, delivered_at); }
   // Out of attempts: the entry leaves the outbox, marked dead.
   virtual result<ok_t> dead_letter(const outbox_entry& e, const std::string& error) = 0;
   // Queues every dead-lettered delivery of the digest again (attempts reset).

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -41,10 +43,10 @@ class aggregator_test : public ::testing::Test {
  protected:
   void SetUp() override { start(); }
 
-  void start(aggregator_options opts = {}) {
+  void start(aggregator_options opts = {}, std::chrono::milliseconds lock_timeout = 2000ms) {
     agg_.reset();
     db_.reset();
-    db_ = storage::database::open({dir_.str(), false, 2000ms});
+    db_ = storage::database::open({dir_.str(), false, lock_timeout});
     agg_ = std::make_unique<aggregator>(*db_, clock_, opts);
   }
 
@@ -130,6 +132,82 @@ class aggregator_test : public ::testing::Test {
       for (const auto& n : (*r)[0].emitted->notifications) EXPECT_EQ(n.text, std::to_string(expected++));
     }
     EXPECT_EQ(expected, 60);
+  }
+
+  // Threads send arrays spanning overlapping users, each naming them in its
+  // own order, beside single posts and flushes: nothing waits forever, each
+  // notification is applied exactly once, and each user's notifications are
+  // applied in the order their sender sent them.
+  void expect_overlapping_arrays_apply_each_once_in_order() {
+    constexpr int threads = 6, rounds = 40, users = 7;
+    const auto user = [](int u) { return "u" + std::to_string(u) + "@x.io"; };
+    std::vector<std::thread> workers;
+    std::mutex m;
+    std::vector<digest> digests;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int r = 0; r < rounds; ++r) {
+          std::vector<notification> items;
+          if (t == 0 && r % 5 == 4) {  // a flush now and then, through the same strands
+            auto f = wait<digest>([&](auto done) { agg_->flush(user(r % users), std::move(done)); });
+            if (f) {
+              std::lock_guard lock(m);
+              digests.push_back(std::move(*f));
+            }
+            continue;
+          }
+          // Users in an order of this thread's and round's; every second
+          // round a lone notification instead of an array.
+          const int span = t % 2 == 1 && r % 2 == 1 ? 1 : 2 + (t + r) % (users - 1);
+          for (int k = 0; k < span; ++k) {
+            const int u = (t * 3 + r + k * (t + 2)) % users;
+            const auto prio = (t + r + k) % 11 == 0 ? priority::high : priority::low;
+            items.push_back(make(user(u), std::to_string(t) + "/" + std::to_string(r) + "/" + std::to_string(k), prio));
+          }
+          auto answer = ingest(std::move(items));
+          ASSERT_TRUE(answer);
+          std::lock_guard lock(m);
+          for (auto& one_result : *answer)
+            if (one_result.emitted) digests.push_back(std::move(*one_result.emitted));
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+
+    // Each user's notifications in the order they were applied.
+    std::map<std::string, std::vector<std::string>> applied;
+    std::sort(digests.begin(), digests.end(), [](const digest& a, const digest& b) { return a.id < b.id; });
+    for (const auto& d : digests)
+      for (const auto& n : d.notifications) applied[d.email].push_back(n.text);
+    for (int u = 0; u < users; ++u) {
+      auto open = wait<group_view>([&](auto done) { agg_->get_group(user(u), std::move(done)); });
+      if (open)
+        for (const auto& n : open->notifications) applied[user(u)].push_back(n.text);
+    }
+    std::set<std::string> seen;
+    std::size_t total = 0;
+    for (const auto& [email, texts] : applied) {
+      std::map<std::string, std::pair<int, int>> last;  // sender -> its last (round, position) seen for this user
+      for (const auto& text : texts) {
+        ++total;
+        EXPECT_TRUE(seen.insert(text).second) << text << " applied twice";
+        const auto a = text.find('/'), b = text.rfind('/');
+        const std::pair<int, int> at{std::stoi(text.substr(a + 1, b - a - 1)), std::stoi(text.substr(b + 1))};
+        const auto sender = text.substr(0, a);
+        if (last.count(sender)) {
+          EXPECT_LT(last[sender], at) << email << ": " << text << " applied out of order";
+        }
+        last[sender] = at;
+      }
+    }
+    std::size_t sent = 0;
+    for (int t = 0; t < threads; ++t)
+      for (int r = 0; r < rounds; ++r) {
+        if (t == 0 && r % 5 == 4) continue;
+        sent += t % 2 == 1 && r % 2 == 1 ? 1 : 2 + (t + r) % (users - 1);
+      }
+    EXPECT_EQ(total, sent);
+    EXPECT_EQ(agg_->active_strands(), 0U);
   }
 
   testing::temp_dir dir_;
@@ -277,6 +355,10 @@ TEST_P(strand_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
 
 TEST_P(strand_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
 
+TEST_P(strand_test, OverlappingArraysApplyEachOnceInOrderAndNeverWaitForEachOther) {
+  expect_overlapping_arrays_apply_each_once_in_order();
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, strand_test, ::testing::Bool(), [](const auto& mode) {
   return std::string(mode.param ? "SyncAfterCommit" : "AnswerAtCommit");
 });
@@ -297,6 +379,40 @@ TEST_F(aggregator_test, SyncedAfterCommitAnswersComeFromTheSyncingThreadOnceTheC
   auto flushed = wait<digest>([&](auto done) { agg_->flush("a@x.io", std::move(done)); });
   ASSERT_TRUE(flushed);
   EXPECT_EQ(flushed->notifications.size(), 1U);
+}
+
+// The users of an array go into one transaction together. When one user's
+// part cannot be stored (here their group stays locked by another
+// transaction past the lock timeout), the others' parts are tried again on
+// their own and stored: one user's trouble fails only that user's work.
+TEST_F(aggregator_test, OneUsersFailureInASharedTransactionFailsOnlyThatUser) {
+  start({}, 100ms);
+  one(make("b@x.io", "b0"));
+  {
+    auto blocker = db_->begin();
+    ASSERT_TRUE(blocker->load_group("b@x.io"));  // holds b's row lock until it goes
+    auto r = ingest({make("a@x.io", "a1"), make("b@x.io", "b1"), make("c@x.io", "c1", priority::high)});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.err().code, errc::storage_unavailable);
+  }
+  auto a = wait<group_view>([&](auto done) { agg_->get_group("a@x.io", std::move(done)); });
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->notifications.size(), 1U);
+  EXPECT_EQ(a->notifications[0].text, "a1");
+  auto c = wait<std::vector<stored_digest>>(
+      [&](auto done) { agg_->list_digests(std::string("c@x.io"), "", 10, std::move(done)); });
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->size(), 1U);
+  EXPECT_EQ((*c)[0].d.notifications[0].text, "c1");
+  EXPECT_EQ(*db_->count_outbox(), 1U);  // c's digest, queued once
+  auto b = wait<group_view>([&](auto done) { agg_->get_group("b@x.io", std::move(done)); });
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->notifications.size(), 1U);  // b1 was not stored
+
+  // Once the lock is gone b's notification goes through.
+  auto again = ingest({make("b@x.io", "b1")});
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)[0].pending, 2U);
 }
 
 TEST_F(aggregator_test, IdleUsersHoldNoStrand) {

@@ -393,6 +393,39 @@ TEST_F(database_test, GroupsDigestsAndDeliveryStatesOfEarlierReleasesStillRead) 
   EXPECT_EQ((*after)[0].last_error, "receiver said no");  // kept from the state as read
 }
 
+// The dispatcher retires what one pass delivered in one call: all of it in
+// one transaction, or, when any entry cannot be retired, none of it.
+TEST_F(database_test, RetiresSeveralEntriesTogetherOrNone) {
+  auto db = open();
+  put_digests_1_and_2(*db, "a@x.io", "b@x.io");
+  auto outbox = db->list_outbox("log", 10);
+  ASSERT_TRUE(outbox);
+  ASSERT_EQ(outbox->size(), 2U);
+  (*outbox)[0].attempts = 1;
+  (*outbox)[1].attempts = 4;
+  const auto at = *parse_rfc3339("2026-01-02T00:00:00Z");
+  {
+    // Another transaction holds digest 2's delivery state (its writes lock
+    // the keys) past the lock timeout: nothing is retired, digest 1 neither.
+    auto blocker = db->begin();
+    ASSERT_TRUE(blocker->put_digest(make_digest("00000000000000020000000000000000", "b@x.io"), {"log"}));
+    EXPECT_FALSE(db->retire(*outbox, at));
+  }
+  auto left = db->list_outbox("log", 10);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->size(), 2U);
+
+  ASSERT_TRUE(db->retire(*outbox, at));
+  EXPECT_EQ(*db->count_outbox(), 0U);
+  for (const auto& e : *outbox) {
+    const auto states = db->read_deliveries(e.digest_id);
+    ASSERT_TRUE(states && states->size() == 1U);
+    EXPECT_EQ((*states)[0].status, delivery_status::delivered);
+    EXPECT_EQ((*states)[0].attempts, e.attempts);
+    EXPECT_EQ((*states)[0].delivered_at, at);
+  }
+}
+
 TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
   auto db = open();
   const auto old_time = *parse_rfc3339("2026-01-01T00:01:00Z");  // make_digest's emitted_at
