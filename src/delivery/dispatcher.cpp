@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "rollupd/core/codec.hpp"
+#include "rollupd/core/json_text.hpp"
 #include "rollupd/delivery/backoff.hpp"
 #include "rollupd/storage/database.hpp"
 
@@ -225,7 +225,7 @@ struct dispatcher::impl {
       const std::string why = d ? "the digest is gone" : d.err().detail;
       return finish(l, std::move(e), attempt_outcome{false, why, std::nullopt}, std::nullopt);
     }
-    const auto body = l.s->uses_body() ? to_json(**d).dump() : std::string{};
+    const auto body = l.s->uses_body() ? json_text(**d) : std::string{};
     const auto first = (*d)->first_received_at;
     l.s->deliver(**d, body, [this, &l, e = std::move(e), first](attempt_outcome o) mutable {
       asio::post(l.strand, [this, &l, e = std::move(e), o = std::move(o), first]() mutable {

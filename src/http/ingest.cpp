@@ -4,8 +4,8 @@
 #include <string>
 
 #include "handler_support.hpp"
-#include "rollupd/core/codec.hpp"
 #include "rollupd/core/decode.hpp"
+#include "rollupd/core/json_text.hpp"
 #include "rollupd/http/handlers.hpp"
 #include "rollupd/http/json_parse.hpp"
 #include "rollupd/service/aggregator.hpp"
@@ -14,7 +14,6 @@ namespace rollup::http {
 namespace {
 
 namespace bhttp = boost::beast::http;
-using nlohmann::json;
 
 std::string lower_trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -48,11 +47,19 @@ std::optional<field_error> check_idempotency_key(std::string_view key, bool is_a
   return std::nullopt;
 }
 
-json result_json(const ingest_result& r) {
-  return json{{"Email", r.email},
-              {"Pending", r.pending},
-              {"Duplicate", r.duplicate},
-              {"Digest", r.emitted ? to_json(*r.emitted) : json(nullptr)}};
+// SPEC §4.1: one element's answer, written straight to text (it is written
+// for every notification): {"Digest","Duplicate","Email","Pending"}.
+void append_result(std::string& out, const ingest_result& r) {
+  out += "{\"Digest\":";
+  if (r.emitted)
+    append_json(out, *r.emitted);
+  else
+    out += "null";
+  out += r.duplicate ? ",\"Duplicate\":true,\"Email\":" : ",\"Duplicate\":false,\"Email\":";
+  append_json_string(out, r.email);
+  out += ",\"Pending\":";
+  out += std::to_string(r.pending);
+  out += '}';
 }
 
 }  // namespace
@@ -104,11 +111,19 @@ void handle_ingest(const services& s, handler_input in, respond done) {
 
   s.agg.ingest(std::move(work), detail::reply_with<std::vector<ingest_result>>(
                                     std::move(done), [is_array](const std::vector<ingest_result>& results) {
-                                      if (!is_array && results.size() == 1)
-                                        return json_response(bhttp::status::accepted, result_json(results.front()));
-                                      json list = json::array();
-                                      for (const auto& r : results) list.push_back(result_json(r));
-                                      return json_response(bhttp::status::accepted, json{{"Results", std::move(list)}});
+                                      std::string body;
+                                      if (!is_array && results.size() == 1) {
+                                        append_result(body, results.front());
+                                        return json_response(bhttp::status::accepted, std::move(body));
+                                      }
+                                      body.reserve(96 * results.size() + 16);
+                                      body += "{\"Results\":[";
+                                      for (std::size_t i = 0; i < results.size(); ++i) {
+                                        if (i > 0) body += ',';
+                                        append_result(body, results[i]);
+                                      }
+                                      body += "]}";
+                                      return json_response(bhttp::status::accepted, std::move(body));
                                     }));
 }
 

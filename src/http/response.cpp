@@ -11,9 +11,13 @@ std::string dump_json(const nlohmann::json& body) {
 }
 
 response json_response(bhttp::status status, const nlohmann::json& body) {
+  return json_response(status, dump_json(body));
+}
+
+response json_response(bhttp::status status, std::string body) {
   response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = dump_json(body);
+  res.body() = std::move(body);
   return res;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
+#include <string>
 #include <nlohmann/json.hpp>
 
 namespace rollup::http {
@@ -19,6 +20,8 @@ using respond = std::function<void(response)>;
 
 // A 2xx (or any) response with an application/json body.
 response json_response(boost::beast::http::status status, const nlohmann::json& body);
+// The same with a body already written as JSON text.
+response json_response(boost::beast::http::status status, std::string body);
 
 // Serialises JSON for the wire: never throws on invalid UTF-8 (replaces it).
 std::string dump_json(const nlohmann::json& body);
