@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -164,42 +165,55 @@ struct aggregator::impl {
     if (start) boost::asio::post(pool_, [this] { work(); });
   }
 
-  // A worker: takes ready users and runs them, until the line is empty.
-  // When it leaves users in the line it starts another worker, up to
+  // A worker: takes ready users and runs them in one transaction, then
+  // defers itself to the back of the pool's queue while the line has users,
+  // so reads, timers and checkpoints queued meanwhile run in between. When
+  // it leaves users in the line it starts another worker, up to
   // max_workers_.
   void work() {
-    for (;;) {
-      std::vector<user_work> batch;
-      bool helper = false;
-      {
-        std::lock_guard lock(ready_mutex_);
-        if (ready_.empty()) {
-          --workers_;
-          return;
-        }
-        std::size_t items = 0;
-        while (!ready_.empty() && batch.size() < max_users_per_transaction && items < max_items_per_transaction) {
-          auto u = std::move(ready_.front());
-          ready_.pop_front();
-          batch.push_back(take(std::move(u), max_items_per_transaction - items));
-          for (const auto& j : batch.back().jobs) items += std::max<std::size_t>(j.items.size(), 1);
-        }
-        helper = !ready_.empty() && workers_ < max_workers_;
-        if (helper) ++workers_;
+    std::vector<user_work> batch;
+    bool helper = false;
+    {
+      std::lock_guard lock(ready_mutex_);
+      if (ready_.empty()) {
+        --workers_;
+        return;
       }
-      if (helper) boost::asio::post(pool_, [this] { work(); });
-      run(std::move(batch));
+      std::size_t items = 0;
+      while (!ready_.empty() && batch.size() < max_users_per_transaction && items < max_items_per_transaction) {
+        auto w = take(ready_.front(), batch.empty() ? std::nullopt
+                                                               : std::optional(max_items_per_transaction - items));
+        ready_.pop_front();
+        if (w.jobs.empty()) {  // their next job does not fit: they go first next time
+          ready_.push_front(ready_user{std::move(w.cid), std::move(w.q)});
+          break;
+        }
+        for (const auto& j : w.jobs) items += weight(j);
+        batch.push_back(std::move(w));
+      }
+      helper = !ready_.empty() && workers_ < max_workers_;
+      if (helper) ++workers_;
     }
+    if (helper) boost::asio::post(pool_, [this] { work(); });
+    run(std::move(batch));
+    boost::asio::defer(pool_, [this] { work(); });
   }
 
-  // The user's queued jobs, in order, up to `budget` items (at least one job).
-  user_work take(ready_user u, std::size_t budget) {
+  // What a job counts for against max_items_per_transaction (a flush or a
+  // timeout counts as one).
+  static std::size_t weight(const job& j) { return std::max<std::size_t>(j.items.size(), 1); }
+
+  // The user's queued jobs, in order, up to `budget` items; without a budget,
+  // up to max_items_per_transaction and at least one job. Empty when their
+  // first job is over the budget.
+  user_work take(ready_user& u, std::optional<std::size_t> budget) {
     user_work w{std::move(u.cid), std::move(u.q), {}};
     std::lock_guard lock(shard_of(w.cid).mutex);
+    const auto limit = budget.value_or(max_items_per_transaction);
     std::size_t items = 0;
     auto& jobs = w.q->jobs;
-    while (!jobs.empty() && (w.jobs.empty() || items + jobs.front().items.size() <= budget)) {
-      items += jobs.front().items.size();
+    while (!jobs.empty() && ((!budget && w.jobs.empty()) || items + weight(jobs.front()) <= limit)) {
+      items += weight(jobs.front());
       w.jobs.push_back(std::move(jobs.front()));
       jobs.pop_front();
     }
@@ -556,10 +570,10 @@ struct aggregator::impl {
   std::deque<ready_user> ready_;  // users whose strands wait for a worker
   std::size_t workers_ = 0;       // workers running
   // One worker per core: more only contend for the cores and split the
-  // line into smaller transactions. The pool's other threads serve reads,
-  // timers and checkpoints meanwhile.
-  const std::size_t max_workers_ = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
-                                                           std::max<std::size_t>(options_.storage_threads, 1));
+  // line into smaller transactions. At least one of the pool's threads is
+  // left for reads, timers and checkpoints.
+  const std::size_t max_workers_ = std::clamp<std::size_t>(
+      std::thread::hardware_concurrency(), 1, std::max<std::size_t>(options_.storage_threads, 2) - 1);
   std::mutex expiring_mutex_;
   std::unordered_set<std::string> expiring_;  // users with a timeout job queued
   std::array<shard, shard_count> shards_;
