@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 
 namespace rollup {
 namespace {
@@ -49,27 +50,16 @@ void append_json_string(std::string& out, std::string_view s) {
 void append_json(std::string& out, const notification& n) {
   // The fixed keys merged, in key order, with the extra keys (a sorted map);
   // as in to_json, a fixed key wins over an extra key of the same name.
-  struct fixed_key {
-    std::string_view name;
-    bool present;
-  };
-  const std::array<fixed_key, 5> fixed{{{"Email", true},
-                                        {"Id", n.id.has_value()},
-                                        {"Notification", true},
-                                        {"Priority", true},
-                                        {"Timestamp", true}}};
-  const auto write_fixed = [&](std::string_view name) {
-    append_key(out, name);
-    if (name == "Email") {
-      append_json_string(out, n.email);
-    } else if (name == "Id") {
-      append_json_string(out, *n.id);
-    } else if (name == "Notification") {
-      append_json_string(out, n.text);
-    } else if (name == "Priority") {
-      out += std::to_string(static_cast<int>(n.prio));
-    } else {
-      append_json_string(out, format_rfc3339(n.time));
+  constexpr std::array<std::string_view, 5> fixed{"Email", "Id", "Notification", "Priority", "Timestamp"};
+  const auto present = [&](std::size_t i) { return i != 1 || n.id.has_value(); };
+  const auto write_fixed = [&](std::size_t i) {
+    append_key(out, fixed[i]);
+    switch (i) {
+      case 0: return append_json_string(out, n.email);
+      case 1: return append_json_string(out, *n.id);
+      case 2: return append_json_string(out, n.text);
+      case 3: out += std::to_string(static_cast<int>(n.prio)); return;
+      default: return append_json_string(out, format_rfc3339(n.time));
     }
   };
   out += '{';
@@ -79,29 +69,25 @@ void append_json(std::string& out, const notification& n) {
     first = false;
   };
   std::size_t next = 0;  // the first fixed key not yet written
-  const auto fixed_before = [&](std::string_view key) {
-    for (; next < fixed.size() && fixed[next].name < key; ++next) {
-      if (!fixed[next].present) continue;
+  // Writes the fixed keys that sort before `key` (all that are left without one).
+  const auto fixed_before = [&](std::optional<std::string_view> key) {
+    for (; next < fixed.size() && (!key || fixed[next] < *key); ++next) {
+      if (!present(next)) continue;
       comma();
-      write_fixed(fixed[next].name);
+      write_fixed(next);
     }
   };
   if (n.extra.is_object()) {
     for (const auto& [key, value] : n.extra.items()) {
       fixed_before(key);
-      const bool shadowed = std::any_of(fixed.begin(), fixed.end(),
-                                        [&](const fixed_key& f) { return f.present && f.name == key; });
-      if (shadowed) continue;
+      const auto same = std::find(fixed.begin(), fixed.end(), key);
+      if (same != fixed.end() && present(static_cast<std::size_t>(same - fixed.begin()))) continue;
       comma();
       append_key(out, key);
       append_value(out, value);
     }
   }
-  for (; next < fixed.size(); ++next) {
-    if (!fixed[next].present) continue;
-    comma();
-    write_fixed(fixed[next].name);
-  }
+  fixed_before(std::nullopt);
   out += '}';
 }
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,13 +54,8 @@ struct user_queue {
   std::deque<job> jobs;
 };
 
-// A user whose strand has work queued and no storage thread on it yet.
-struct ready_user {
-  std::string cid;
-  std::shared_ptr<user_queue> q;
-};
-
-// One user's jobs in a transaction.
+// A user whose strand has work queued: in the line, waiting for a worker
+// (no jobs yet), or held by one worker with the jobs it took for a transaction.
 struct user_work {
   std::string cid;
   std::shared_ptr<user_queue> q;
@@ -132,14 +128,14 @@ struct aggregator::impl {
 
   // Queues `j` behind the user's strand. Answers the user when their strand
   // was idle: the caller hands them to make_ready().
-  std::optional<ready_user> push(const std::string& cid, job j) {
+  std::optional<user_work> push(const std::string& cid, job j) {
     auto& sh = shard_of(cid);
     std::lock_guard lock(sh.mutex);
     auto& q = sh.users[cid];
-    std::optional<ready_user> start;
+    std::optional<user_work> start;
     if (!q) {
       q = std::make_shared<user_queue>();
-      start = ready_user{cid, q};
+      start = user_work{cid, q, {}};
     }
     q->jobs.push_back(std::move(j));
     return start;
@@ -154,7 +150,7 @@ struct aggregator::impl {
   // their work in that transaction, so under load a commit serves many users
   // (and an array's many users), not one. Each user is in the line at most
   // once and only one worker has them at a time: that is their strand.
-  void make_ready(std::vector<ready_user> users) {
+  void make_ready(std::vector<user_work> users) {
     bool start = false;
     {
       std::lock_guard lock(ready_mutex_);
@@ -181,15 +177,12 @@ struct aggregator::impl {
       }
       std::size_t items = 0;
       while (!ready_.empty() && batch.size() < max_users_per_transaction && items < max_items_per_transaction) {
-        auto w = take(ready_.front(), batch.empty() ? std::nullopt
-                                                               : std::optional(max_items_per_transaction - items));
-        ready_.pop_front();
-        if (w.jobs.empty()) {  // their next job does not fit: they go first next time
-          ready_.push_front(ready_user{std::move(w.cid), std::move(w.q)});
-          break;
-        }
+        auto& w = ready_.front();
+        take(w, batch.empty() ? std::nullopt : std::optional(max_items_per_transaction - items));
+        if (w.jobs.empty()) break;  // their next job does not fit: they stay first in line
         for (const auto& j : w.jobs) items += weight(j);
         batch.push_back(std::move(w));
+        ready_.pop_front();
       }
       helper = !ready_.empty() && workers_ < max_workers_;
       if (helper) ++workers_;
@@ -203,11 +196,10 @@ struct aggregator::impl {
   // timeout counts as one).
   static std::size_t weight(const job& j) { return std::max<std::size_t>(j.items.size(), 1); }
 
-  // The user's queued jobs, in order, up to `budget` items; without a budget,
-  // up to max_items_per_transaction and at least one job. Empty when their
-  // first job is over the budget.
-  user_work take(ready_user& u, std::optional<std::size_t> budget) {
-    user_work w{std::move(u.cid), std::move(u.q), {}};
+  // Takes the user's queued jobs into w.jobs, in order, up to `budget` items;
+  // without a budget, up to max_items_per_transaction and at least one job.
+  // None when their first job is over the budget.
+  void take(user_work& w, std::optional<std::size_t> budget) {
     std::lock_guard lock(shard_of(w.cid).mutex);
     const auto limit = budget.value_or(max_items_per_transaction);
     std::size_t items = 0;
@@ -217,7 +209,6 @@ struct aggregator::impl {
       w.jobs.push_back(std::move(jobs.front()));
       jobs.pop_front();
     }
-    return w;
   }
 
   // Runs the users' jobs in one transaction. If it fails with several users
@@ -231,20 +222,16 @@ struct aggregator::impl {
     if (auto all = apply(batch, batch.size() > 1)) {
       done.push_back(std::move(*all));
     } else {
-      for (auto& w : batch) {
-        std::vector<user_work> one;
-        one.push_back(user_work{w.cid, w.q, std::move(w.jobs)});
-        done.push_back(std::move(*apply(one, false)));
-      }
+      for (auto& w : batch) done.push_back(std::move(*apply({&w, 1}, false)));
     }
-    std::vector<ready_user> again;
+    std::vector<user_work> again;
     for (auto& w : batch) {
       auto& sh = shard_of(w.cid);
       std::lock_guard lock(sh.mutex);
       if (w.q->jobs.empty())
         sh.users.erase(w.cid);
       else
-        again.push_back(ready_user{std::move(w.cid), std::move(w.q)});
+        again.push_back(user_work{std::move(w.cid), std::move(w.q), {}});
     }
     if (!again.empty()) make_ready(std::move(again));
     for (auto& d : done) {
@@ -286,7 +273,7 @@ struct aggregator::impl {
   // callers, to be called once the strands have moved on. With `may_fail`
   // a failed transaction answers nobody: it returns nothing and leaves the
   // jobs as they were, to be run again.
-  std::optional<applied> apply(std::vector<user_work>& work, bool may_fail) {
+  std::optional<applied> apply(std::span<user_work> work, bool may_fail) {
     const auto now = clock_.now();
     // Every job gets an answer, also those of users after a failure.
     std::vector<user_outcome> outcomes(work.size());
@@ -567,7 +554,7 @@ struct aggregator::impl {
   boost::asio::steady_timer prune_timer_;
   boost::asio::steady_timer timeout_timer_;
   std::mutex ready_mutex_;
-  std::deque<ready_user> ready_;  // users whose strands wait for a worker
+  std::deque<user_work> ready_;  // users whose strands wait for a worker
   std::size_t workers_ = 0;       // workers running
   // One worker per core: more only contend for the cores and split the
   // line into smaller transactions. At least one of the pool's threads is
@@ -624,7 +611,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
   st->done = std::move(done);
   if (parts.empty())  // nothing to apply: answer an empty list
     return boost::asio::post(impl_->pool_, [this, st] { impl_->finish_part(*st, std::nullopt, {}); });
-  std::vector<ready_user> start;
+  std::vector<user_work> start;
   for (auto& [cid, j] : parts) {
     j.request = st;
     if (auto u = impl_->push(cid, std::move(j))) start.push_back(std::move(*u));

@@ -37,7 +37,9 @@ struct aggregator_options {
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
   duration dedupe_window = std::chrono::hours{24};
   duration digest_retention = std::chrono::hours{24 * 7};  // delivered digests are pruned after this
-  std::size_t storage_threads = 8;  // threads for the cycles and reads; at most one per core runs cycles
+  // Threads for the cycles and reads: at most one per core, and never all
+  // of them, run cycles at a time.
+  std::size_t storage_threads = 8;
   // Commit without syncing, and answer once a sync of the write-ahead log
   // made after the commit has returned: one thread syncs for every commit
   // made meanwhile (durability "fsync"). Until then the change is already
