@@ -295,6 +295,37 @@ class ArrayIngestTest(E2ETestCase):
         self.assertEqual(r.json(), {"Results": [{"Email": "one@example.com", "Pending": 1, "Duplicate": False,
                                                  "Digest": None}]})
 
+    def test_answers_are_the_json_a_reader_expects(self):
+        """Answers are written as text, not through a JSON library: the README's
+        answer byte for byte, and digests in answers equal to the stored ones,
+        also with extra keys that need escaping and sort among the fixed ones."""
+        d = self.start_daemon()
+        r = d.post("/notifications", SPEC_BODY, {"Content-Type": "application/json"})
+        self.assertStatus(r, 202)
+        self.assertEqual(r.body, b'{"Digest":null,"Duplicate":false,"Email":"a@example.com","Pending":1}')
+
+        # 40 users, three each, interleaved in one array: every group completes.
+        extra = {"Aardvark": [1, {"b": None}], "Host\"name": "caf\u00e9 \u2713", "Idx": "tab\tnew\nline",
+                 "Zone": 2.5, "zz": False}
+        body = [notification("u%02d@example.com" % u, "n%d \"quoted\" \\ \u0001" % k, **extra)
+                for k in range(3) for u in range(40)]
+        r = d.post("/notifications", body)
+        self.assertStatus(r, 202)
+        res = r.json()["Results"]
+        self.assertEqual(len(res), 120)
+        digests = [x["Digest"] for x in res if x["Digest"] is not None]
+        self.assertEqual(len(digests), 40)
+        for dig in digests:
+            stored = d.get("/v1/digests/" + pct(dig["Id"]))
+            self.assertStatus(stored, 200)
+            got = stored.json()
+            got.pop("Delivery", None)
+            self.assertEqual(got, dig)
+            for i, n in enumerate(dig["Notifications"]):
+                self.assertEqual(n["Notification"], "n%d \"quoted\" \\ \u0001" % i)
+                for k, v in extra.items():
+                    self.assertEqual(n[k], v)
+
 
 if __name__ == "__main__":
     unittest.main()
