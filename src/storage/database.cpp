@@ -1,6 +1,8 @@
 #include "rollupd/storage/database.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
@@ -38,6 +40,9 @@ constexpr std::array<const char*, cf_count> cf_names{
     "groups", "deadlines", "dedupe", "dedupe_expiry", "outbox", "digests", "digests_by_email", "deliveries", "meta"};
 
 constexpr const char* format_key = "format_version";
+// Buckets of the hashed memtables (point_lookup_options): 512 KiB of each
+// such memtable; a million users put about 15 keys in a bucket.
+constexpr std::size_t memtable_buckets = std::size_t{1} << 16;
 constexpr std::size_t memtable_budget_bytes = std::size_t{64} << 20;
 
 error storage_error(const rocksdb::Status& s, const char* what) {
@@ -124,6 +129,25 @@ result<std::optional<group>> read_stored_group(const std::string& cid, std::stri
   auto g = decode_group(value);
   if (!g) return error{errc::storage_unavailable, "the stored group of " + cid + " is unreadable", {}};
   return std::optional<group>{std::move(*g)};
+}
+
+// The families read and written one key at a time, never scanned in a
+// cycle (the open groups, the idempotency records), keep their memtable in
+// a hash table of small skiplists, one bucket per key, instead of one
+// skiplist of everything. Each cycle reads and writes its user's group: in
+// one large skiplist each of those searches cost a cache miss per level, and
+// searches were a quarter of a storage cycle's CPU (tests/bench/RESULTS.md,
+// session 8). A scan of such a family must ask for total order
+// (ordered_scan), which costs a sorted copy of the memtable's keys.
+void point_lookup_options(rocksdb::ColumnFamilyOptions& o) {
+  o.prefix_extractor.reset(rocksdb::NewNoopTransform());  // the bucket is the whole key
+  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets));
+}
+
+rocksdb::ReadOptions ordered_scan() {
+  rocksdb::ReadOptions o;
+  o.total_order_seek = true;
+  return o;
 }
 
 class rocksdb_transaction final : public transaction {
@@ -256,6 +280,7 @@ class rocksdb_database final : public database {
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options));
     for (const char* name : cf_names) families.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+    for (const cf family : {groups, dedupe}) point_lookup_options(families[1 + family].options);
 
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::TransactionDB* raw = nullptr;
@@ -300,7 +325,7 @@ class rocksdb_database final : public database {
 
   result<std::vector<group>> list_groups(const std::string& after, std::size_t limit) override {
     std::vector<group> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[groups]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ordered_scan(), cfs_[groups]));
     for (it->Seek(after); it->Valid() && out.size() < limit; it->Next()) {
       if (it->key().ToStringView() == after) continue;
       auto g = decode_group(it->value().ToStringView());
@@ -543,7 +568,7 @@ class rocksdb_database final : public database {
   // Keys of one family starting with `prefix` (all of them when empty).
   result<std::size_t> count_keys(cf family, const std::string& prefix, const char* what) {
     std::size_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[family]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ordered_scan(), cfs_[family]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
     if (!it->status().ok()) return storage_error(it->status(), what);
     return n;

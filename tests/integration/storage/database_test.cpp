@@ -181,6 +181,22 @@ TEST_F(database_test, ListGroupsIsOrderedAndPaginated) {
   EXPECT_EQ((*page2)[0].correlation_id, "d@x.io");
 }
 
+// The open groups' memtable is hashed by key; counting them must still see
+// every group, and not one deleted.
+TEST_F(database_test, CountsTheOpenGroups) {
+  auto db = open();
+  auto txn = db->begin();
+  for (const char* e : {"c@x.io", "a@x.io", "b@x.io", "d@x.io"}) ASSERT_TRUE(txn->save_group(make_group(e, 1)));
+  ASSERT_TRUE(txn->commit());
+  auto txn2 = db->begin();
+  ASSERT_TRUE(txn2->load_group("b@x.io"));
+  ASSERT_TRUE(txn2->delete_group("b@x.io"));
+  ASSERT_TRUE(txn2->commit());
+  auto n = db->count_groups();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 3U);
+}
+
 TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
   auto db = open();
   auto txn = db->begin();
