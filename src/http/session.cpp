@@ -300,7 +300,9 @@ void session::do_write() {
   count(s);
   writing_ = true;
   stream_.expires_after(state_->options.read_timeout);
-  bhttp::async_write(stream_, res, beast::bind_front_handler(&session::on_write, shared_from_this(), close));
+  wire_.clear();
+  append_wire_text(wire_, res);
+  net::async_write(stream_, net::buffer(wire_), beast::bind_front_handler(&session::on_write, shared_from_this(), close));
 }
 
 void session::on_write(bool close, beast::error_code ec, std::size_t) {

@@ -96,6 +96,7 @@ class session : public std::enable_shared_from_this<session> {
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+  std::string wire_;  // the answer being written, as bytes
   std::shared_ptr<server_state> state_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> body_parser_;

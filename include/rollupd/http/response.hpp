@@ -23,6 +23,11 @@ response json_response(boost::beast::http::status status, const nlohmann::json& 
 // The same with a body already written as JSON text.
 response json_response(boost::beast::http::status status, std::string body);
 
+// Appends the response as it goes on the wire (status line, fields, blank
+// line, body): the bytes Beast's serializer writes for a message whose body
+// has a Content-Length, in one piece.
+void append_wire_text(std::string& out, const response& res);
+
 // Serialises JSON for the wire: never throws on invalid UTF-8 (replaces it).
 std::string dump_json(const nlohmann::json& body);
 
