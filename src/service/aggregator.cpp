@@ -473,18 +473,28 @@ struct aggregator::impl {
     if (options_.completion_timeout.count() <= 0 || draining()) return;
     timeout_timer_.expires_after(after);
     timeout_timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      expire_due_now([this](const result<std::size_t>&) {
-        boost::asio::post(timer_strand_, [this] { arm_timeouts(options_.timeout_tick); });
-      });
+      if (!ec) expire_due_now(clock_.now(), rearm_timeouts());
     });
+  }
+
+  // The first look emits the groups that fell due while we were down: those
+  // due by the start, however late this thread gets to it.
+  void first_timeout_look() {
+    if (options_.completion_timeout.count() <= 0) return;
+    expire_due_now(started_at_, rearm_timeouts());
+  }
+
+  handler<std::size_t> rearm_timeouts() {
+    return [this](const result<std::size_t>&) {
+      boost::asio::post(timer_strand_, [this] { arm_timeouts(options_.timeout_tick); });
+    };
   }
 
   // Finds the due groups (cost in proportion to them: the deadline index is
   // ordered by due time) and queues a timeout job behind each user's strand.
-  void expire_due_now(handler<std::size_t> done) {
+  void expire_due_now(timestamp now, handler<std::size_t> done) {
     if (!take_work()) return done(draining_error());
-    auto due = db_.due_groups(clock_.now(), max_items_per_transaction);
+    auto due = db_.due_groups(now, max_items_per_transaction);
     if (!due) return release_then_done(std::move(done), result<std::size_t>(due.err()));
     std::vector<std::string> fresh;
     {
@@ -583,7 +593,7 @@ aggregator::aggregator(storage::database& db, const time_source& clock, aggregat
     : impl_(std::make_unique<impl>(db, clock, std::move(options))) {
   boost::asio::post(impl_->timer_strand_, [this] {
     impl_->arm_prune();
-    impl_->arm_timeouts(duration{0});  // at once: groups that fell due while we were down
+    impl_->first_timeout_look();
   });
 }
 
@@ -684,7 +694,9 @@ void aggregator::redeliver(std::string id, handler<std::size_t> done) {
 }
 
 void aggregator::expire_due(handler<std::size_t> done) {
-  boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable { impl_->expire_due_now(std::move(done)); });
+  boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable {
+    impl_->expire_due_now(impl_->clock_.now(), std::move(done));
+  });
 }
 
 void aggregator::checkpoint(handler<std::string> done) {
