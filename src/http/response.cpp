@@ -14,7 +14,7 @@ response json_response(bhttp::status status, const nlohmann::json& body) {
   return json_response(status, dump_json(body));
 }
 
-void append_wire_text(std::string& out, const response& res) {
+void append_wire_text(std::string& out, const response& res, wire_body body) {
   const unsigned v = res.version();
   out += "HTTP/";
   out += static_cast<char>('0' + v / 10);
@@ -35,7 +35,7 @@ void append_wire_text(std::string& out, const response& res) {
     out += "\r\n";
   }
   out += "\r\n";
-  out += res.body();
+  if (body == wire_body::with) out += res.body();
 }
 
 response json_response(bhttp::status status, std::string body) {

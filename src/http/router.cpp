@@ -43,6 +43,11 @@ constexpr std::array routes{
     route{"/metrics", bhttp::verb::get, {"metrics"}, 1, &handle_metrics},
 };
 
+// HEAD is served as GET; the session leaves the body out (RFC 9110 §9.3.2).
+bool serves(const route& r, bhttp::verb method) {
+  return r.method == method || (r.method == bhttp::verb::get && method == bhttp::verb::head);
+}
+
 bool matches(const route& r, const std::vector<std::string>& segments, std::vector<std::string>& params) {
   if (segments.size() != r.length) return false;
   params.clear();
@@ -67,7 +72,7 @@ std::string_view router::route_of(bhttp::verb method, std::string_view target) {
   if (!tgt) return unmatched;
   std::vector<std::string> params;
   for (const auto& r : routes)
-    if (r.method == method && matches(r, tgt->segments, params)) return r.name;
+    if (serves(r, method) && matches(r, tgt->segments, params)) return r.name;
   return unmatched;
 }
 
@@ -91,7 +96,7 @@ std::string_view router::dispatch(request req, respond done) const {
     std::string allow;
     for (const auto& r : routes) {
       if (!matches(r, tgt->segments, params)) continue;
-      if (r.method == req.method()) {
+      if (serves(r, req.method())) {
         hit = &r;
         break;
       }
@@ -99,6 +104,7 @@ std::string_view router::dispatch(request req, respond done) const {
       if (allow.find(std::string_view(name.data(), name.size())) == std::string::npos) {
         if (!allow.empty()) allow += ", ";
         allow.append(name.data(), name.size());
+        if (r.method == bhttp::verb::get) allow += ", HEAD";
       }
     }
     if (hit != nullptr) label = hit->name;

@@ -300,7 +300,7 @@ void session::do_write() {
   writing_ = true;
   stream_.expires_after(state_->options.read_timeout);
   wire_.clear();
-  append_wire_text(wire_, res);
+  append_wire_text(wire_, res, s.verb == bhttp::verb::head ? wire_body::without : wire_body::with);
   net::async_write(stream_, net::buffer(wire_), beast::bind_front_handler(&session::on_write, shared_from_this(), close));
 }
 

@@ -25,8 +25,10 @@ response json_response(boost::beast::http::status status, std::string body);
 
 // Appends the response as it goes on the wire (status line, fields, blank
 // line, body): the bytes Beast's serializer writes for a message whose body
-// has a Content-Length, in one piece.
-void append_wire_text(std::string& out, const response& res);
+// has a Content-Length, in one piece. An answer to HEAD goes without its
+// body (RFC 9110 §9.3.2), its Content-Length still that of the body.
+enum class wire_body { with, without };
+void append_wire_text(std::string& out, const response& res, wire_body body = wire_body::with);
 
 // Serialises JSON for the wire: never throws on invalid UTF-8 (replaces it).
 std::string dump_json(const nlohmann::json& body);

@@ -298,7 +298,37 @@ TEST_F(http_server, known_path_with_another_method_is_405_with_allow) {
 
   const auto del = connect()->send(verb::delete_, "/v1/aggregations/a%40example.com");
   expect_problem(del, status::method_not_allowed, "method-not-allowed");
-  EXPECT_EQ(del[bhttp::field::allow], "GET");
+  EXPECT_EQ(del[bhttp::field::allow], "GET, HEAD");
+}
+
+// HEAD is GET without the body, and no answer to HEAD carries one: the
+// request pipelined after it must be read as its own answer.
+TEST_F(http_server, head_is_answered_as_get_without_the_body) {
+  start();
+  const auto full = get("/readyz");
+  ASSERT_EQ(full.result(), status::ok);
+  ASSERT_FALSE(full.body().empty());
+
+  auto c = connect();
+  ASSERT_FALSE(c->write_raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "HEAD /notifications HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto [e1, head] = c->read(true);
+  ASSERT_FALSE(e1) << e1.message();
+  EXPECT_EQ(head.result(), status::ok);
+  EXPECT_EQ(head[bhttp::field::content_length], std::to_string(full.body().size()));
+  EXPECT_TRUE(head.body().empty());
+
+  auto [e2, refused] = c->read(true);
+  ASSERT_FALSE(e2) << e2.message();
+  EXPECT_EQ(refused.result(), status::method_not_allowed);
+  EXPECT_EQ(refused[bhttp::field::allow], "POST");
+  EXPECT_TRUE(refused.body().empty());
+
+  auto [e3, after] = c->read();
+  ASSERT_FALSE(e3) << e3.message();
+  EXPECT_EQ(after.result(), status::ok) << after.body();
+  EXPECT_TRUE(in_flight_drops_to_zero());
 }
 
 TEST_F(http_server, unknown_path_is_404_problem) {

@@ -48,5 +48,16 @@ TEST(wire_text, EmptyBodyCustomFieldAndReason) {
   EXPECT_EQ(our_text(res), beast_text(res));
 }
 
+TEST(wire_text, AnswerToHeadLeavesTheBodyOutButNotItsLength) {
+  auto res = json_response(bhttp::status::ok, std::string(R"({"ready":true})"));
+  res.prepare_payload();
+  std::string head;
+  append_wire_text(head, res, wire_body::without);
+  const auto full = beast_text(res);
+  EXPECT_EQ(head, full.substr(0, full.size() - res.body().size()));
+  EXPECT_NE(head.find("Content-Length: 14\r\n"), std::string::npos);
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace rollup::http
