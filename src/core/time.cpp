@@ -95,21 +95,33 @@ std::string format_rfc3339(timestamp t) {
   const auto days = floor<std::chrono::days>(whole);
   const year_month_day ymd{days};
   const hh_mm_ss<seconds> tod{whole - days};
-  std::array<char, 64> buf{};
-  int n = std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                        static_cast<int>(tod.seconds().count()));
-  std::string out(buf.data(), static_cast<std::size_t>(n));
+  // Digits written by hand: snprintf was 1 % of a request's CPU
+  // (tests/bench/RESULTS.md, session 9). Years of int64 nanoseconds
+  // (1677-2262) always have four digits.
+  std::array<char, 31> buf{};  // YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ
+  const auto put = [&buf](std::size_t at, std::int64_t v, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<int>(ymd.year()), 4);
+  buf[4] = '-';
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  buf[7] = '-';
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  buf[10] = 'T';
+  put(11, tod.hours().count(), 2);
+  buf[13] = ':';
+  put(14, tod.minutes().count(), 2);
+  buf[16] = ':';
+  put(17, tod.seconds().count(), 2);
+  std::size_t n = 19;
   if (frac != 0) {
-    std::array<char, 16> fb{};
-    std::snprintf(fb.data(), fb.size(), ".%09lld", static_cast<long long>(frac));
-    std::string f(fb.data());
-    while (f.back() == '0') f.pop_back();
-    out += f;
+    buf[n++] = '.';
+    put(n, frac, 9);
+    n += 9;
+    while (buf[n - 1] == '0') --n;
   }
-  out += 'Z';
-  return out;
+  buf[n++] = 'Z';
+  return std::string(buf.data(), n);
 }
 
 std::optional<duration> parse_duration(std::string_view s) {

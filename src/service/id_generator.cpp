@@ -1,7 +1,6 @@
 #include "rollupd/service/id_generator.hpp"
 
-#include <array>
-#include <cstdio>
+#include <string_view>
 
 namespace rollup {
 
@@ -23,10 +22,14 @@ std::string id_generator::next(timestamp now) {
     stamp = (last_ms_ << 16) | seq_;
     noise = random_();
   }
-  std::array<char, 33> buf{};
-  std::snprintf(buf.data(), buf.size(), "%016llx%016llx", static_cast<unsigned long long>(stamp),
-                static_cast<unsigned long long>(noise));
-  return std::string(buf.data(), 32);
+  // 32 lower-case hex digits: the stamp's 16, then the noise's.
+  static constexpr std::string_view hex = "0123456789abcdef";
+  std::string id(32, '0');
+  for (std::size_t i = 16; i-- > 0; stamp >>= 4, noise >>= 4) {
+    id[i] = hex[stamp & 0xF];
+    id[16 + i] = hex[noise & 0xF];
+  }
+  return id;
 }
 
 }  // namespace rollup
