@@ -138,6 +138,25 @@ class ProbesTest(E2ETestCase):
         self.assertAccepted(d.post("/notifications", notification("m@example.com", "x")))
         self.assertStatus(d.get("/readyz"), 200)
 
+    def test_head_is_get_without_the_body(self):
+        # curl -I on a probe, as the README suggests; on one keep-alive
+        # connection, so a body sent with a HEAD answer would garble the next.
+        d = self.start_daemon()
+        full = d.get("/readyz")
+        self.assertStatus(full, 200)
+        c = d.client()
+        try:
+            head = c.request("HEAD", "/readyz")
+            self.assertStatus(head, 200)
+            self.assertEqual(head.header("Content-Length"), str(len(full.body)))
+            refused = c.request("HEAD", "/notifications")
+            self.assertStatus(refused, 405)
+            self.assertEqual(refused.header("Allow"), "POST")
+            self.assertAccepted(c.post("/notifications", notification("h@example.com", "x")))
+            self.assertIsNotNone(c.conn, "the daemon closed the keep-alive connection")
+        finally:
+            c.close()
+
     def test_keep_alive(self):
         d = self.start_daemon()
         c = d.client()
