@@ -4,7 +4,11 @@
 #                              (RocksDB under ./data, 127.0.0.1:8080); extra
 #                              arguments go to rollupd
 #   cmake/quickstart.sh test   install what is needed, build with ASan+UBSan
-#                              and -Werror, run the whole test suite
+#                              and -Werror, run the whole test suite; then
+#                              build the bench preset and run the benchmark
+#                              harness for a second per scenario with
+#                              --check (it must run and answer every
+#                              request with 2xx; it never fails on speed)
 #   cmake/quickstart.sh bench  install what is needed, run tests/bench/run
 #                              (extra arguments go to it)
 # Idempotent: packages already installed are not fetched again, builds are
@@ -15,7 +19,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-}
 case "$mode" in
   run) shift; sections="build" ;;
-  test) shift; sections="build test" ;;
+  test) shift; sections="build test bench" ;;
   bench) shift; sections="build bench" ;;
   *) echo "usage: $0 run [rollupd flags…] | test | bench [tests/bench/run flags…]" >&2; exit 64 ;;
 esac
@@ -52,3 +56,7 @@ fi
 cmake --preset test
 cmake --build --preset test
 ctest --preset test
+
+# The benchmark harness, briefly: it builds the bench preset and must run
+# every scenario with every answer 2xx. Speed is not checked.
+tests/bench/run --duration 1 --warmup 0 --s3-users 1000 --check
