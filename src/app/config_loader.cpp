@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "rollupd/app/settings.hpp"
+#include "rollupd/core/hex.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -24,10 +25,8 @@ std::string quote(std::string_view s) {
       out += '\\';
       out += c;
     } else if (u < 0x20 || u == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
       out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
+      append_hex(out, u, 2);
     } else {
       out += c;
     }

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <optional>
+
+#include "rollupd/core/hex.hpp"
 
 namespace rollup {
 namespace {
@@ -41,11 +42,9 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default: {
-        std::array<char, 7> buf{};
-        std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(c));
-        out.append(buf.data(), 6);
-      }
+      default:
+        out += "\\u00";
+        append_hex(out, static_cast<unsigned char>(c), 2);
     }
   }
   out.append(s.data() + plain, s.size() - plain);

@@ -1,6 +1,6 @@
 #include "rollupd/service/id_generator.hpp"
 
-#include <string_view>
+#include "rollupd/core/hex.hpp"
 
 namespace rollup {
 
@@ -23,12 +23,10 @@ std::string id_generator::next(timestamp now) {
     noise = random_();
   }
   // 32 lower-case hex digits: the stamp's 16, then the noise's.
-  static constexpr std::string_view hex = "0123456789abcdef";
-  std::string id(32, '0');
-  for (std::size_t i = 16; i-- > 0; stamp >>= 4, noise >>= 4) {
-    id[i] = hex[stamp & 0xF];
-    id[16 + i] = hex[noise & 0xF];
-  }
+  std::string id;
+  id.reserve(32);
+  append_hex(id, stamp, 16);
+  append_hex(id, noise, 16);
   return id;
 }
 
