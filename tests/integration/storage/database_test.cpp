@@ -442,6 +442,43 @@ TEST_F(database_test, RetiresSeveralEntriesTogetherOrNone) {
   }
 }
 
+// A delivery confirmed at its first attempt since it was queued is written
+// whole, without reading its old state: after a redelivery, the error that
+// dead-lettered it belongs to attempts no longer counted, and goes.
+TEST_F(database_test, RetiringAFirstAttemptWritesTheWholeState) {
+  auto db = open();
+  put_digests_1_and_2(*db, "a@x.io", "b@x.io");
+  auto outbox = db->list_outbox("log", 10);
+  ASSERT_TRUE(outbox && outbox->size() == 2U);
+  auto failed = (*outbox)[0];
+  failed.attempts = 5;
+  ASSERT_TRUE(db->dead_letter(failed, "receiver said no"));
+  const auto now = *parse_rfc3339("2026-01-02T00:00:00Z");
+  const auto requeued = db->redeliver(failed.digest_id, now);
+  ASSERT_TRUE(requeued && *requeued == std::vector<std::string>{"log"});
+
+  outbox = db->list_outbox("log", 10);
+  ASSERT_TRUE(outbox && outbox->size() == 2U);
+  for (auto& e : *outbox) {
+    EXPECT_EQ(e.attempts, 0);
+    e.attempts = 1;
+  }
+  const auto at = *parse_rfc3339("2026-01-02T00:00:01Z");
+  ASSERT_TRUE(db->retire(*outbox, at));
+  EXPECT_EQ(*db->count_outbox(), 0U);
+  for (const auto& e : *outbox) {
+    const auto states = db->read_deliveries(e.digest_id);
+    ASSERT_TRUE(states && states->size() == 1U);
+    const auto& st = (*states)[0];
+    EXPECT_EQ(st.sink, "log");
+    EXPECT_EQ(st.status, delivery_status::delivered);
+    EXPECT_EQ(st.attempts, 1);
+    EXPECT_EQ(st.last_error, "");
+    EXPECT_FALSE(st.next_attempt_at);
+    EXPECT_EQ(st.delivered_at, at);
+  }
+}
+
 TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
   auto db = open();
   const auto old_time = *parse_rfc3339("2026-01-01T00:01:00Z");  // make_digest's emitted_at
