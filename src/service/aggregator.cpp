@@ -192,6 +192,12 @@ struct aggregator::impl {
     boost::asio::defer(pool_, [this] { work(); });
   }
 
+  // Moves every sink's outbox gauge by `digests`.
+  void count_queued(std::int64_t digests) {
+    if (digests == 0) return;
+    for (const auto& sink : options_.sinks) metrics_.outbox_depth.with({sink}).add(digests);
+  }
+
   // What a job counts for against max_items_per_transaction (a flush or a
   // timeout counts as one).
   static std::size_t weight(const job& j) { return std::max<std::size_t>(j.items.size(), 1); }
@@ -286,7 +292,15 @@ struct aggregator::impl {
       auto txn = db_.begin(options_.sync_after_commit);
       for (std::size_t u = 0; u < work.size(); ++u)
         if (auto e = cycle(*txn, work[u].cid, work[u].jobs, !may_fail, now, outcomes[u], counts)) return e;
-      if (auto r = txn->commit(); !r) return r.err();
+      // The digests are counted in the outbox before the commit lets the
+      // dispatcher see them, so it never retires one not yet counted (the
+      // gauge would dip below zero); the count is taken back if the commit fails.
+      const auto queued = static_cast<std::int64_t>(counts.reasons.size());
+      count_queued(queued);
+      if (auto r = txn->commit(); !r) {
+        count_queued(-queued);
+        return r.err();
+      }
       return std::nullopt;
     }();
     if (failure && may_fail) return std::nullopt;
@@ -295,9 +309,6 @@ struct aggregator::impl {
       if (counts.accepted > 0) metrics_.notifications_accepted.with({}).inc(counts.accepted);
       if (counts.duplicates > 0) metrics_.notifications_duplicate.with({}).inc(counts.duplicates);
       for (const auto why : counts.reasons) metrics_.digests_emitted.with({reason_name(why)}).inc();
-      if (!counts.reasons.empty())
-        for (const auto& sink : options_.sinks)
-          metrics_.outbox_depth.with({sink}).add(static_cast<std::int64_t>(counts.reasons.size()));
     }
 
     // Answers go out only after the commit (or the failure).
