@@ -198,18 +198,14 @@ class rocksdb_transaction final : public transaction {
     return check(txn_->Put(cfs_[dedupe_expiry], be64(ordered(expires_at)) + k, ""), "index an idempotency record");
   }
 
+  // A digest's keys are new (its Id was just made) and nothing in this
+  // transaction reads them, so they stay out of the transaction's index of
+  // its own writes, which only its reads use.
   result<ok_t> put_digest(const digest& d, const std::vector<std::string>& sinks) override {
-    if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
-    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r) return r;
-    for (const auto& sink : sinks) {
-      const outbox_entry e{sink, d.id, d.email, 0, d.emitted_at};
-      if (auto r = check(txn_->Put(cfs_[outbox], pair_key(sink, d.id), encode_outbox(e)), "queue a digest"); !r)
-        return r;
-      const delivery_state st{sink, delivery_status::pending, 0, "", d.emitted_at, std::nullopt};
-      if (auto r = check(txn_->Put(cfs_[deliveries], pair_key(d.id, sink), encode_delivery(st)), "queue a digest"); !r)
-        return r;
-    }
-    return ok_t{};
+    txn_->DisableIndexing();
+    const auto r = put_digest_keys(d, sinks);
+    txn_->EnableIndexing();
+    return r;
   }
 
   result<ok_t> commit() override {
@@ -221,6 +217,20 @@ class rocksdb_transaction final : public transaction {
   static result<ok_t> check(const rocksdb::Status& s, const char* what) {
     if (s.ok()) return ok_t{};
     return storage_error(s, what);
+  }
+
+  result<ok_t> put_digest_keys(const digest& d, const std::vector<std::string>& sinks) {
+    if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
+    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r) return r;
+    for (const auto& sink : sinks) {
+      const outbox_entry e{sink, d.id, d.email, 0, d.emitted_at};
+      if (auto r = check(txn_->Put(cfs_[outbox], pair_key(sink, d.id), encode_outbox(e)), "queue a digest"); !r)
+        return r;
+      const delivery_state st{sink, delivery_status::pending, 0, "", d.emitted_at, std::nullopt};
+      if (auto r = check(txn_->Put(cfs_[deliveries], pair_key(d.id, sink), encode_delivery(st)), "queue a digest"); !r)
+        return r;
+    }
+    return ok_t{};
   }
 
   // Keeps the deadline index in step: the entry of the group as loaded goes,
