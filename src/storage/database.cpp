@@ -450,7 +450,9 @@ class rocksdb_database final : public database {
     if (first_tries) {
       rocksdb::WriteBatch batch;
       for (const auto& e : entries) {
-        const delivery_state st{e.sink, delivery_status::delivered, 1, "", std::nullopt, delivered_at};
+        delivery_state st;  // no earlier state to keep
+        st.sink = e.sink;
+        mark_delivered(st, e, delivered_at);
         auto s = batch.Put(cfs_[deliveries], pair_key(e.digest_id, e.sink), encode_delivery(st));
         if (s.ok()) s = batch.Delete(cfs_[outbox], pair_key(e.sink, e.digest_id));
         if (!s.ok()) return storage_error(s, "record a delivery");
@@ -462,12 +464,17 @@ class rocksdb_database final : public database {
       return ok_t{};
     }
     return update_deliveries(entries, [&](rocksdb::Transaction& txn, const outbox_entry& e, delivery_state& st) {
-      st.status = delivery_status::delivered;
-      st.attempts = e.attempts;
-      st.next_attempt_at.reset();
-      st.delivered_at = delivered_at;
+      mark_delivered(st, e, delivered_at);
       return txn.Delete(cfs_[outbox], pair_key(e.sink, e.digest_id));
     });
+  }
+
+  // `st` as it reads once `e` was confirmed at `at` (its error, if any, kept).
+  static void mark_delivered(delivery_state& st, const outbox_entry& e, timestamp at) {
+    st.status = delivery_status::delivered;
+    st.attempts = e.attempts;
+    st.next_attempt_at.reset();
+    st.delivered_at = at;
   }
 
   result<ok_t> dead_letter(const outbox_entry& e, const std::string& error_text) override {
