@@ -322,6 +322,29 @@ class WebhookScenarioTest(DeliveryCase):
         return body
 
     # -- scenarios -----------------------------------------------------------
+    def test_delivery_state_keeps_an_error_until_a_redelivery(self):
+        # README: LastError is kept after a later success; a redelivery
+        # starts the count afresh.
+        rx = self.receiver(script=(503, 200))
+        d = self.start_daemon("--webhook-url", rx.url())
+        retried = self.digest_for(d, "retried@example.com")
+        st = self._wait_delivery(d, retried["Id"], "webhook", lambda w: w.get("State") == "delivered", 20,
+                                 "delivered after one failure")
+        self.assertEqual(st["Attempts"], 2, st)
+        self.assertIn("503", st["LastError"] or "", "the failure stays visible after the success: %r" % st)
+
+        rx = self.receiver(script=(500, 200))
+        d = self.start_daemon("--webhook-url", rx.url(), "--webhook-max-attempts", "1")
+        dead = self.digest_for(d, "redelivered@example.com")
+        st = self._wait_delivery(d, dead["Id"], "webhook", lambda w: w.get("State") == "dead", 15, "dead-lettered")
+        self.assertIn("500", st["LastError"] or "", st)
+        self.assertStatus(d.post("/v1/digests/%s/redeliver" % pct(dead["Id"])), 202)
+        st = self._wait_delivery(d, dead["Id"], "webhook", lambda w: w.get("State") == "delivered", 15,
+                                 "delivered after the redelivery")
+        self.assertEqual(st["Attempts"], 1, st)
+        self.assertIsNone(st["LastError"], st)
+        self.assertTime(st["DeliveredAt"], "DeliveredAt")
+
     def test_timeout_digest_reaches_signed_webhook(self):
         secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         rx = self.receiver()
