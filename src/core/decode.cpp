@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "rollupd/core/json_text.hpp"
+
 namespace rollup {
 namespace {
 
@@ -13,30 +15,6 @@ std::string lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
   return out;
-}
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr std::array<std::uint32_t, 4> min_cp{0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -189,13 +167,10 @@ result<notification> decode_notification(const json& value, timestamp received_a
   }
 
   if (errors.empty()) {
-    std::size_t size = 0;
-    try {
-      size = value.dump().size();
-    } catch (const json::type_error&) {  // a string that is not UTF-8 (only in a value built in-process)
+    const auto size = json_text_size(value);
+    if (!size)  // a string that is not UTF-8 (only in a value built in-process)
       fail("", "every string must be valid UTF-8");
-    }
-    if (size > max_notification_json_bytes)
+    else if (*size > max_notification_json_bytes)
       fail("", "a notification, extra keys included, must be at most 65536 bytes as JSON");
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 
 #include "rollupd/core/hex.hpp"
@@ -49,6 +50,96 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + plain, s.size() - plain);
   out += '"';
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+    else return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::array<std::uint32_t, 4> min_cp{0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+namespace {
+
+// The length of `s` escaped as append_json_string writes it, quotes
+// included; none when it is not UTF-8.
+std::optional<std::size_t> json_string_size(std::string_view s) {
+  std::size_t n = s.size() + 2;
+  bool ascii = true;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) ascii = false;
+    else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') n += 1;
+    else if (c < 0x20) n += 5;  // \u00XX
+  }
+  if (!ascii && !valid_utf8(s)) return std::nullopt;
+  return n;
+}
+
+std::size_t decimal_digits(std::uint64_t v) {
+  std::size_t n = 1;
+  for (; v >= 10; v /= 10) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::optional<std::size_t> json_text_size(const nlohmann::json& v) {
+  using t = nlohmann::json::value_t;
+  switch (v.type()) {
+    case t::null: return 4;
+    case t::boolean: return v.get<bool>() ? 4 : 5;
+    case t::number_integer: {
+      const auto i = v.get<std::int64_t>();
+      // The magnitude as unsigned, so that INT64_MIN does not overflow.
+      const auto mag = i < 0 ? ~static_cast<std::uint64_t>(i) + 1 : static_cast<std::uint64_t>(i);
+      return decimal_digits(mag) + (i < 0 ? 1 : 0);
+    }
+    case t::number_unsigned: return decimal_digits(v.get<std::uint64_t>());
+    case t::string: return json_string_size(v.get_ref<const std::string&>());
+    case t::array: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);  // brackets and commas
+      for (const auto& e : v) {
+        const auto m = json_text_size(e);
+        if (!m) return std::nullopt;
+        n += *m;
+      }
+      return n;
+    }
+    case t::object: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);  // braces and commas
+      for (const auto& [key, value] : v.items()) {
+        const auto k = json_string_size(key);
+        const auto m = json_text_size(value);
+        if (!k || !m) return std::nullopt;
+        n += *k + 1 + *m;  // key, colon, value
+      }
+      return n;
+    }
+    default:  // floats (their shortest form is nlohmann's to write), binary, discarded: rare
+      try {
+        return v.dump().size();
+      } catch (const nlohmann::json::type_error&) {
+        return std::nullopt;
+      }
+  }
 }
 
 void append_json(std::string& out, const notification& n) {

@@ -4,6 +4,7 @@
 // what to_json(x).dump() gives (keys in order, nlohmann's escaping), without
 // building a JSON tree first.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,12 @@ namespace rollup {
 
 // `s` as a JSON string, escaped as nlohmann::json::dump() escapes it.
 void append_json_string(std::string& out, std::string_view s);
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): what dump() accepts.
+bool valid_utf8(std::string_view s);
+// v.dump().size(), counted without writing the text; none when dump() would
+// throw (a string that is not UTF-8, only in a value built in-process).
+std::optional<std::size_t> json_text_size(const nlohmann::json& v);
 // to_json(n).dump(), appended to `out`.
 void append_json(std::string& out, const notification& n);
 // to_json(d).dump(), appended to `out`.

@@ -1,8 +1,7 @@
 // Micro benchmarks of the codec (include/rollupd/core/decode.hpp, codec.hpp):
 // the work an ingest does per notification outside RocksDB and the network.
 //   - JSON text -> validated notification (what POST /notifications does
-//     before the service sees it: nlohmann parse with the depth guard of
-//     http/json_parse.cpp, then decode_body);
+//     before the service sees it: http::parse_json, then decode_body);
 //   - an open group and a digest to their storage bytes and back (what every
 //     load-strategy-save cycle does: decode_group, encode_group, and
 //     encode_digest when a group completes);
@@ -22,6 +21,7 @@
 #include "rollupd/core/decode.hpp"
 #include "rollupd/core/json_text.hpp"
 #include "rollupd/core/strategy.hpp"
+#include "rollupd/http/json_parse.hpp"
 
 namespace rollup {
 namespace {
@@ -49,13 +49,11 @@ std::string array_body(int n) {
   return s + "]";
 }
 
-// nlohmann's parse with the same depth guard as http::parse_json (which lives
-// in the http room; the bench links the core room only).
+// The daemon's own parse of a request body (http/json_parse.cpp).
 json parse(const std::string& text) {
-  return json::parse(text, [](int depth, json::parse_event_t, json&) {
-    if (depth > 64) throw std::runtime_error("too deep");
-    return true;
-  });
+  auto parsed = http::parse_json(text);
+  if (parsed.error) std::abort();
+  return std::move(parsed.value);
 }
 
 notification decoded(const std::string& text) {

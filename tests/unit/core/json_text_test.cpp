@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,33 @@ TEST(json_text, DigestsMatchTheTree) {
     const auto d = complete(g, reason, "0000000000000002000000000000abcd", *parse_rfc3339("2026-01-01T00:01:00Z"),
                             reason == completion_reason::timeout);
     EXPECT_EQ(json_text(d), to_json(d).dump());
+  }
+}
+
+// The decoder checks each notification's size as JSON with json_text_size
+// rather than writing the text: it must count what dump() writes, exactly.
+TEST(json_text, SizeIsWhatTheTreeWrites) {
+  const std::vector<json> values{
+      nullptr, true, false, 0, 7, -7, 10, 99, 100, -100, std::numeric_limits<std::int64_t>::max(),
+      std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max(), 0.0, -0.0, 1.5, 1e15,
+      1e-7, 1e300, 0.1, std::numeric_limits<double>::infinity(), "", "plain", "quote \" and backslash \\",
+      "controls \b\f\n\r\t \x01 \x0b \x1f end", std::string("nul \0 inside", 12), "del \x7f kept", "slash / kept",
+      "UTF-8: é, ✓, 😀", json::array(), json::object(), json::array({1, "two", nullptr, json::array({json::object()})}),
+      json::parse(R"({"Email":"a@example.com","Notification":"n","Priority":2,"Meta":{"k\n":[1,2.5,"\u0001"]}})"),
+      json::binary({1, 2, 3})};
+  for (const auto& v : values) {
+    const auto size = json_text_size(v);
+    ASSERT_TRUE(size.has_value()) << v.dump();
+    EXPECT_EQ(*size, v.dump().size()) << v.dump();
+  }
+}
+
+TEST(json_text, SizeOfTextThatIsNotUtf8IsNone) {
+  for (const std::string bad : {"\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    EXPECT_THROW((void)json(bad).dump(), json::type_error);
+    EXPECT_FALSE(json_text_size(json(bad)).has_value());
+    EXPECT_FALSE(json_text_size(json::object({{bad, 1}})).has_value());
+    EXPECT_FALSE(json_text_size(json::array({1, json::object({{"k", bad}})})).has_value());
   }
 }
 
