@@ -19,6 +19,28 @@ void append_key(std::string& out, std::string_view key) {
   out += ':';
 }
 
+// The letter after the backslash when `c` is written as a two-character
+// escape (\" \\ \b \f \n \r \t), as nlohmann::json::dump() writes it; 0 otherwise.
+char short_escape(unsigned char c) {
+  switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '\b': return 'b';
+    case '\f': return 'f';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    case '\t': return 't';
+    default: return 0;
+  }
+}
+
+// The bytes escaping adds to `c`: 1 for a two-character escape, 5 for any
+// other control character (\u00XX), none for the rest.
+std::size_t escape_extra(unsigned char c) {
+  if (short_escape(c) != 0) return 1;
+  return c < 0x20 ? 5 : 0;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -31,21 +53,16 @@ void append_json_string(std::string& out, std::string_view s) {
   // appends were 1 % of a request's CPU: tests/bench/RESULTS.md, session 9).
   std::size_t plain = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (escape_extra(c) == 0) continue;
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        append_hex(out, static_cast<unsigned char>(c), 2);
+    if (const char letter = short_escape(c)) {
+      out += '\\';
+      out += letter;
+    } else {
+      out += "\\u00";
+      append_hex(out, c, 2);
     }
   }
   out.append(s.data() + plain, s.size() - plain);
@@ -86,8 +103,7 @@ std::optional<std::size_t> json_string_size(std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x80) ascii = false;
-    else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') n += 1;
-    else if (c < 0x20) n += 5;  // \u00XX
+    n += escape_extra(c);
   }
   if (!ascii && !valid_utf8(s)) return std::nullopt;
   return n;

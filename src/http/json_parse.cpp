@@ -23,24 +23,31 @@ class guarded_dom {
   bool number_float(json::number_float_t v, const json::string_t& s) { return dom_.number_float(v, s); }
   bool string(json::string_t& v) { return dom_.string(v); }
   bool binary(json::binary_t& v) { return dom_.binary(v); }
-  bool start_object(std::size_t n) { return open() && dom_.start_object(n); }
+  bool start_object(std::size_t n) {
+    enter();
+    return dom_.start_object(n);
+  }
   bool key(json::string_t& v) { return dom_.key(v); }
-  bool end_object() { return close() && dom_.end_object(); }
-  bool start_array(std::size_t n) { return open() && dom_.start_array(n); }
-  bool end_array() { return close() && dom_.end_array(); }
+  bool end_object() {
+    --depth_;
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    enter();
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return dom_.end_array();
+  }
   template <class Exception>  // the exception's own type, so that it is thrown as that
   bool parse_error(std::size_t pos, const std::string& token, const Exception& e) {
     return dom_.parse_error(pos, token, e);  // throws it
   }
 
  private:
-  bool open() {
+  void enter() {
     if (++depth_ > max_json_depth) throw too_deep{};
-    return true;
-  }
-  bool close() {
-    --depth_;
-    return true;
   }
 
   nlohmann::detail::json_sax_dom_parser<json> dom_;
