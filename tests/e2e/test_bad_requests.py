@@ -123,6 +123,27 @@ class ValidationTest(BadRequestCase):
         self.assertIn("errors", p)
         self.assertUnchanged(d)
 
+    def test_notification_of_exactly_64_kib_as_json(self):
+        # SPEC §1: at most 64 KiB as JSON, extra keys included. The size is the
+        # notification written compactly, so an escaped character counts as
+        # its escape and a non-ASCII one as its UTF-8 bytes.
+        def compact_size(n):
+            return len(json.dumps(n, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+        def sized(email, size):
+            n = {"Email": email, "Notification": "n", "Extra": ""}
+            unit = 'q"\u00e9\n'  # 1 + 2 + 2 + 2 bytes as JSON
+            k, r = divmod(size - compact_size(n), 7)
+            n["Extra"] = unit * k + "a" * r
+            self.assertEqual(compact_size(n), size)
+            return n
+
+        d = self.start_daemon()
+        self.assertAccepted(d.post("/notifications", sized("at-limit@example.com", 65536)), "exactly 64 KiB")
+        p = self.assertProblem(d.post("/notifications", sized("over@example.com", 65537)), 422, "one byte over")
+        self.assertIn("65536", p["detail"])
+        self.assertUnchanged(d, [("at-limit@example.com", 1)])
+
     def test_array_with_one_bad_element_stores_nothing(self):
         d = self.start_daemon()
         self.assertAccepted(d.post("/notifications", notification("keep@example.com", "already here")))
