@@ -43,11 +43,13 @@ struct ingest_state {
 
 // Work queued behind one correlation ID's strand.
 struct job {
-  std::shared_ptr<ingest_state> request;                    // set for an ingest part
-  std::vector<std::pair<std::size_t, notification>> items;  // (index in request, item)
-  std::optional<std::string> header_key;
-  aggregator::handler<digest> flush_done;  // set for a flush or a timeout
+  std::shared_ptr<ingest_state> request{};                    // set for an ingest part
+  std::vector<std::pair<std::size_t, notification>> items{};  // (index in request, item)
+  std::optional<std::string> header_key{};
+  aggregator::handler<digest> flush_done{};  // set for a flush or a timeout
   completion_reason why = completion_reason::flush;
+  std::vector<storage::expired_record> forget{};  // set to forget expired idempotency records
+  std::function<void(bool)> forgotten{};          // told whether they were
 };
 
 struct user_queue {
@@ -200,7 +202,7 @@ struct aggregator::impl {
 
   // What a job counts for against max_items_per_transaction (a flush or a
   // timeout counts as one).
-  static std::size_t weight(const job& j) { return std::max<std::size_t>(j.items.size(), 1); }
+  static std::size_t weight(const job& j) { return std::max<std::size_t>({j.items.size(), j.forget.size(), 1}); }
 
   // Takes the user's queued jobs into w.jobs, in order, up to `budget` items;
   // without a budget, up to max_items_per_transaction and at least one job.
@@ -289,7 +291,9 @@ struct aggregator::impl {
     }
     commit_counts counts;
     auto failure = [&]() -> std::optional<error> {
-      auto txn = db_.begin(options_.sync_after_commit);
+      // No row locks: the strands already run one cycle of a user at a time,
+      // and only cycles write groups and idempotency records.
+      auto txn = db_.begin({.unsynced = options_.sync_after_commit, .row_locks = false});
       for (std::size_t u = 0; u < work.size(); ++u)
         if (auto e = cycle(*txn, work[u].cid, work[u].jobs, !may_fail, now, outcomes[u], counts)) return e;
       // The digests are counted in the outbox before the commit lets the
@@ -329,6 +333,11 @@ struct aggregator::impl {
                                              why ? result<digest>(*why) : std::move(*out.flush_out[j]));
                            continue;
                          }
+                         if (jb.forgotten) {
+                           jb.forgotten(!why);
+                           work_done();
+                           continue;
+                         }
                          finish_part(*jb.request, why, std::move(out.ingest_out[j]));
                        }
                      }
@@ -356,6 +365,11 @@ struct aggregator::impl {
 
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       auto& jb = jobs[j];
+      if (jb.forgotten) {
+        for (const auto& r : jb.forget)
+          if (auto f = txn.forget(cid, r.key, r.expires_at); !f) return f.err();
+        continue;
+      }
       if (jb.flush_done) {
         const bool timeout = jb.why == completion_reason::timeout;
         if (!state || (timeout && !is_due(*state, now))) {
@@ -468,11 +482,53 @@ struct aggregator::impl {
       if (ec) return;
       if (!take_work()) return;
       // A failure is retried next round.
-      (void)db_.prune_dedupe(clock_.now(), prune_batch);
+      forget_expired_now([](const result<std::size_t>&) {});
       (void)db_.prune_digests(clock_.now() - options_.digest_retention, prune_batch);
       work_done();
       arm_prune();
     });
+  }
+
+  // Finds up to prune_batch expired idempotency records and queues a job
+  // behind each of their users' strands that forgets theirs: the records are
+  // written only in their users' cycles, which take no row locks. Answers
+  // how many were forgotten once every job has run.
+  void forget_expired_now(handler<std::size_t> done) {
+    if (!take_work()) return done(draining_error());
+    auto expired = db_.expired_records(clock_.now(), prune_batch);
+    if (!expired) return release_then_done(std::move(done), result<std::size_t>(expired.err()));
+    std::unordered_map<std::string, std::vector<storage::expired_record>> by_user;
+    for (auto& r : *expired) by_user[r.correlation_id].push_back(std::move(r));
+
+    struct tally {
+      std::mutex mutex;
+      std::size_t left = 0, forgotten = 0;
+      handler<std::size_t> done;
+    };
+    // One count per user plus one for this loop, as in expire_due_now.
+    auto t = std::make_shared<tally>();
+    t->left = by_user.size() + 1;
+    t->done = std::move(done);
+    const auto count_down = [](const std::shared_ptr<tally>& tl, std::size_t forgotten) {
+      bool last = false;
+      {
+        std::lock_guard lock(tl->mutex);
+        tl->forgotten += forgotten;
+        last = --tl->left == 0;
+      }
+      if (last) tl->done(tl->forgotten);
+    };
+    for (auto& [cid, records] : by_user) {
+      const auto n = records.size();
+      if (!take_work()) {  // draining began: left for the next start
+        count_down(t, 0);
+        continue;
+      }
+      enqueue(cid, job{.forget = std::move(records),
+                       .forgotten = [t, n, count_down](bool ok) { count_down(t, ok ? n : 0); }});
+    }
+    count_down(t, 0);
+    work_done();
   }
 
   bool draining() {
@@ -546,7 +602,7 @@ struct aggregator::impl {
         on_done(result<digest>(draining_error()));
         continue;
       }
-      enqueue(cid, job{nullptr, {}, std::nullopt, std::move(on_done), completion_reason::timeout});
+      enqueue(cid, job{.flush_done = std::move(on_done), .why = completion_reason::timeout});
     }
     count_down(t, false);
     work_done();
@@ -623,7 +679,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
   for (std::size_t i = 0; i < request.items.size(); ++i) {
     auto& item = request.items[i];
     auto [it, fresh] = part_of.try_emplace(item.correlation_id, parts.size());
-    if (fresh) parts.emplace_back(item.correlation_id, job{nullptr, {}, request.idempotency_key, {}, {}});
+    if (fresh) parts.emplace_back(item.correlation_id, job{.header_key = request.idempotency_key});
     parts[it->second].second.items.emplace_back(i, std::move(item));
   }
   auto st = std::make_shared<ingest_state>();
@@ -642,7 +698,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
 
 void aggregator::flush(std::string correlation_id, handler<digest> done) {
   if (!impl_->take_work()) return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
-  impl_->enqueue(correlation_id, job{nullptr, {}, std::nullopt, std::move(done), completion_reason::flush});
+  impl_->enqueue(correlation_id, job{.flush_done = std::move(done), .why = completion_reason::flush});
 }
 
 void aggregator::get_group(std::string cid, handler<group_view> done) {
@@ -707,6 +763,12 @@ void aggregator::redeliver(std::string id, handler<std::size_t> done) {
 void aggregator::expire_due(handler<std::size_t> done) {
   boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable {
     impl_->expire_due_now(impl_->clock_.now(), std::move(done));
+  });
+}
+
+void aggregator::forget_expired(handler<std::size_t> done) {
+  boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable {
+    impl_->forget_expired_now(std::move(done));
   });
 }
 

@@ -198,6 +198,20 @@ class rocksdb_transaction final : public transaction {
     return check(txn_->Put(cfs_[dedupe_expiry], be64(ordered(expires_at)) + k, ""), "index an idempotency record");
   }
 
+  result<ok_t> forget(const std::string& cid, const std::string& key, timestamp expires_at) override {
+    const auto k = pair_key(cid, key);
+    std::string value;
+    auto s = txn_->GetForUpdate(read_options_, cfs_[dedupe], k, &value);
+    if (s.ok()) {
+      const auto stored = decode_expiry(value);
+      if (!stored || ordered(*stored) == ordered(expires_at)) s = txn_->Delete(cfs_[dedupe], k);
+    } else if (s.IsNotFound()) {
+      s = rocksdb::Status::OK();
+    }
+    if (s.ok()) s = txn_->Delete(cfs_[dedupe_expiry], be64(ordered(expires_at)) + k);
+    return check(s, "forget an idempotency record");
+  }
+
   // A digest's keys are new (its Id was just made) and nothing in this
   // transaction reads them, so they stay out of the transaction's index of
   // its own writes, which only its reads use.
@@ -313,10 +327,15 @@ class rocksdb_database final : public database {
   }
 
   using database::begin;
-  std::unique_ptr<transaction> begin(bool unsynced) override {
+  std::unique_ptr<transaction> begin(transaction_options o) override {
+    // Without row locks a cycle skips the lock manager's mutexes and hash
+    // tables for every key it reads or writes: about a quarter of a storage
+    // cycle's instructions (tests/bench/RESULTS.md, session 13).
+    rocksdb::TransactionOptions txn_options;
+    txn_options.skip_concurrency_control = !o.row_locks;
     return std::make_unique<rocksdb_transaction>(
         std::unique_ptr<rocksdb::Transaction>(
-            db_->BeginTransaction(unsynced ? unsynced_write_options_ : write_options_)),
+            db_->BeginTransaction(o.unsynced ? unsynced_write_options_ : write_options_, txn_options)),
         cfs_);
   }
 
@@ -552,36 +571,23 @@ class rocksdb_database final : public database {
     return pruned;
   }
 
-  result<std::size_t> prune_dedupe(timestamp now, std::size_t max) override {
-    std::size_t pruned = 0;
+  result<std::vector<expired_record>> expired_records(timestamp now, std::size_t max) override {
+    std::vector<expired_record> out;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[dedupe_expiry]));
     const auto limit = ordered(now);
-    for (it->SeekToFirst(); it->Valid() && pruned < max; it->Next()) {
-      const auto key = it->key().ToString();
-      const auto exp = read_be64(key);
+    for (it->SeekToFirst(); it->Valid() && out.size() < max; it->Next()) {
+      const auto key = it->key();
+      if (key.size() < 8) continue;
+      const auto exp = read_be64(std::string_view(key.data(), 8));
       if (exp > limit) break;
-      const auto record = key.substr(8);
-      // The record may have been remembered again later with a new expiry:
-      // delete it only if it still carries this one.
-      std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
-      std::string value;
-      auto s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[dedupe], record, &value);
-      if (s.ok()) {
-        const auto stored = decode_expiry(value);
-        if (!stored || ordered(*stored) == exp) s = txn->Delete(cfs_[dedupe], record);
-      } else if (s.IsNotFound()) {
-        s = rocksdb::Status::OK();
-      }
-      if (s.ok()) s = txn->Delete(cfs_[dedupe_expiry], key);
-      if (s.ok()) s = txn->Commit();
-      if (!s.ok()) {
-        txn->Rollback().PermitUncheckedError();
-        return storage_error(s, "prune idempotency records");
-      }
-      ++pruned;
+      const std::string_view record(key.data() + 8, key.size() - 8);  // correlation ID \0 key
+      const auto sep = record.find('\0');
+      if (sep == std::string_view::npos) continue;
+      out.push_back(expired_record{std::string(record.substr(0, sep)), std::string(record.substr(sep + 1)),
+                                   from_nanos(static_cast<std::int64_t>(exp))});
     }
-    if (!it->status().ok()) return storage_error(it->status(), "prune idempotency records");
-    return pruned;
+    if (!it->status().ok()) return storage_error(it->status(), "read the expired idempotency records");
+    return out;
   }
 
   result<ok_t> checkpoint_to(const std::string& dir) override {

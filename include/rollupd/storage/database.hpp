@@ -39,6 +39,27 @@ struct database_options {
   std::chrono::milliseconds lock_timeout{2000};  // how long a transaction waits for a row lock
 };
 
+// How a transaction is run.
+struct transaction_options {
+  // Never sync at commit: the caller makes the commit durable with
+  // database::sync_wal() before telling anyone it happened.
+  bool unsynced = false;
+  // Lock each key read for update or written until commit or rollback (a
+  // transaction that wants a locked key waits up to lock_timeout, then
+  // fails). Without locks the caller guarantees that no other transaction
+  // writes the same keys meanwhile: the aggregator's strands run one cycle
+  // of a user at a time, and nothing else writes a user's group or
+  // idempotency records.
+  bool row_locks = true;
+};
+
+// An idempotency record past its expiry, found by database::expired_records.
+struct expired_record {
+  std::string correlation_id;
+  std::string key;
+  timestamp expires_at;
+};
+
 // A digest waiting for one sink.
 struct outbox_entry {
   std::string sink;
@@ -65,6 +86,9 @@ class transaction {
   // True when `key` was remembered for this user and has not expired at `now`.
   virtual result<bool> seen(const std::string& correlation_id, const std::string& key, timestamp now) = 0;
   virtual result<ok_t> remember(const std::string& correlation_id, const std::string& key, timestamp expires_at) = 0;
+  // Deletes the record if it still expires at `expires_at` (remembered again
+  // since, with a later expiry, it stays), and its entry in the expiry index.
+  virtual result<ok_t> forget(const std::string& correlation_id, const std::string& key, timestamp expires_at) = 0;
 
   // Stores the digest and queues it in the outbox of every sink named.
   virtual result<ok_t> put_digest(const digest& d, const std::vector<std::string>& sinks) = 0;
@@ -79,11 +103,10 @@ class database {
   static std::unique_ptr<database> open(const database_options& options);
   virtual ~database() = default;
 
-  // A transaction for one load–strategy–save cycle. Its commit syncs as
-  // database_options::sync says; with `unsynced`, never: its caller then
-  // makes it durable with sync_wal() before telling anyone it happened.
-  virtual std::unique_ptr<transaction> begin(bool unsynced) = 0;
-  std::unique_ptr<transaction> begin() { return begin(false); }
+  // A transaction for load–strategy–save cycles. Its commit syncs as
+  // database_options::sync says, unless `options` say unsynced.
+  virtual std::unique_ptr<transaction> begin(transaction_options options) = 0;
+  std::unique_ptr<transaction> begin() { return begin(transaction_options{}); }
   // Syncs the write-ahead log: every commit that returned before the call is
   // on disk when it returns. Writes on other threads go on meanwhile.
   virtual result<ok_t> sync_wal() = 0;
@@ -144,9 +167,9 @@ class database {
   // is done (delivered); dead-lettered and pending ones are kept.
   virtual result<std::size_t> prune_digests(timestamp cutoff, std::size_t max) = 0;
 
-  // Deletes up to `max` idempotency records that expired at or before `now`;
-  // returns how many.
-  virtual result<std::size_t> prune_dedupe(timestamp now, std::size_t max) = 0;
+  // Up to `max` idempotency records that expired at or before `now`, earliest
+  // first; each is deleted by transaction::forget in a cycle of its user.
+  virtual result<std::vector<expired_record>> expired_records(timestamp now, std::size_t max) = 0;
 
   // A consistent copy of the whole database in `dir` (which must not exist;
   // its parent is created), usable as a data_dir. Cheap: files are

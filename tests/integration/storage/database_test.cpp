@@ -2,9 +2,9 @@
 #include "rollupd/storage/database.hpp"
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
 #include "rollupd/core/codec.hpp"
+#include "support/raw_rocksdb.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rollup::storage {
@@ -44,23 +44,7 @@ class database_test : public ::testing::Test {
   // Writes `value` under `key` in `family` with RocksDB directly, as an
   // earlier release left it on disk (the database must be closed).
   void put_raw(const std::string& family, const std::string& key, const std::string& value) {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::ColumnFamilyHandle* target = nullptr;
-    for (auto* h : handles)
-      if (h->GetName() == family) target = h;
-    EXPECT_NE(target, nullptr) << family;
-    if (target) {
-      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), target, key, value).ok());
-    }
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    ASSERT_TRUE(db->Close().ok());
+    testing::put_raw(dir_.str(), family, key, value);
   }
   testing::temp_dir dir_;
 };
@@ -85,7 +69,7 @@ TEST_F(database_test, GroupRoundTripsThroughATransaction) {
 TEST_F(database_test, AnUnsyncedCommitIsStoredAndSyncedOnRequest) {
   {
     auto db = open();  // sync on: only this transaction skips it
-    auto txn = db->begin(true);
+    auto txn = db->begin({.unsynced = true});
     ASSERT_TRUE(txn->save_group(make_group("a@example.com", 1)));
     ASSERT_TRUE(txn->commit());
     auto g = db->read_group("a@example.com");
@@ -230,11 +214,12 @@ TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
   EXPECT_EQ((*next2)[0].id, "00000000000000020000000000000000");
 }
 
-TEST_F(database_test, DedupeRecordsExpireAndArePruned) {
+TEST_F(database_test, DedupeRecordsExpireAndAreForgotten) {
   auto db = open();
   const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
   auto txn = db->begin();
-  ASSERT_TRUE(txn->remember("a@x.io", "k1", t0 + std::chrono::hours{1}));
+  ASSERT_TRUE(txn->remember("b@x.io", "k1", t0 + std::chrono::hours{1}));
+  ASSERT_TRUE(txn->remember("a@x.io", "k1", t0 + std::chrono::minutes{30}));
   ASSERT_TRUE(txn->remember("a@x.io", "k2", t0 + std::chrono::hours{3}));
   ASSERT_TRUE(txn->commit());
 
@@ -242,17 +227,29 @@ TEST_F(database_test, DedupeRecordsExpireAndArePruned) {
     auto check = db->begin();
     EXPECT_TRUE(*check->seen("a@x.io", "k1", t0));
     EXPECT_FALSE(*check->seen("a@x.io", "k1", t0 + std::chrono::hours{2}));  // expired counts as unseen
-    EXPECT_FALSE(*check->seen("b@x.io", "k1", t0));                          // per user
+    EXPECT_FALSE(*check->seen("c@x.io", "k1", t0));                          // per user
   }
-  auto pruned = db->prune_dedupe(t0 + std::chrono::hours{2}, 100);
-  ASSERT_TRUE(pruned);
-  EXPECT_EQ(*pruned, 1U);
+  auto expired = db->expired_records(t0 + std::chrono::hours{2}, 100);
+  ASSERT_TRUE(expired);
+  ASSERT_EQ(expired->size(), 2U);  // earliest first
+  EXPECT_EQ((*expired)[0].correlation_id, "a@x.io");
+  EXPECT_EQ((*expired)[0].key, "k1");
+  EXPECT_EQ((*expired)[0].expires_at, t0 + std::chrono::minutes{30});
+  EXPECT_EQ((*expired)[1].correlation_id, "b@x.io");
+  EXPECT_EQ(db->expired_records(t0 + std::chrono::hours{2}, 1)->size(), 1U);  // at most `max`
+
+  auto forget = db->begin();
+  for (const auto& r : *expired) ASSERT_TRUE(forget->forget(r.correlation_id, r.key, r.expires_at));
+  ASSERT_TRUE(forget->commit());
   auto check = db->begin();
   EXPECT_FALSE(*check->seen("a@x.io", "k1", t0));  // gone from disk
-  EXPECT_TRUE(*check->seen("a@x.io", "k2", t0));   // not yet due
+  EXPECT_FALSE(*check->seen("b@x.io", "k1", t0));
+  EXPECT_TRUE(*check->seen("a@x.io", "k2", t0));  // not yet due
+  EXPECT_TRUE(db->expired_records(t0 + std::chrono::hours{2}, 100)->empty());
+  EXPECT_EQ(db->expired_records(t0 + std::chrono::hours{3}, 100)->size(), 1U);
 }
 
-TEST_F(database_test, PruneKeepsARecordRememberedAgainLater) {
+TEST_F(database_test, ForgettingKeepsARecordRememberedAgainLater) {
   auto db = open();
   const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
   for (auto exp : {t0 + std::chrono::hours{1}, t0 + std::chrono::hours{5}}) {
@@ -260,9 +257,36 @@ TEST_F(database_test, PruneKeepsARecordRememberedAgainLater) {
     ASSERT_TRUE(txn->remember("a@x.io", "k", exp));
     ASSERT_TRUE(txn->commit());
   }
-  ASSERT_TRUE(db->prune_dedupe(t0 + std::chrono::hours{2}, 100));
+  auto expired = db->expired_records(t0 + std::chrono::hours{2}, 100);
+  ASSERT_TRUE(expired);
+  ASSERT_EQ(expired->size(), 1U);
+  auto forget = db->begin();
+  ASSERT_TRUE(forget->forget("a@x.io", "k", (*expired)[0].expires_at));
+  ASSERT_TRUE(forget->commit());
   auto check = db->begin();
   EXPECT_TRUE(*check->seen("a@x.io", "k", t0 + std::chrono::hours{3}));
+  EXPECT_TRUE(db->expired_records(t0 + std::chrono::hours{2}, 100)->empty());  // the old index entry went
+}
+
+// A cycle's transaction without row locks neither waits for a lock another
+// transaction holds nor takes one (the aggregator's strands order cycles).
+TEST_F(database_test, ATransactionWithoutRowLocksNeitherWaitsNorLocks) {
+  auto db = open();
+  auto holder = db->begin();
+  ASSERT_TRUE(holder->load_group("a@x.io"));  // holds a's row lock
+
+  auto unlocked = db->begin({.row_locks = false});
+  auto loaded = unlocked->load_group("a@x.io");
+  ASSERT_TRUE(loaded);
+  ASSERT_TRUE(unlocked->save_group(make_group("a@x.io", 1)));
+  ASSERT_TRUE(unlocked->load_group("b@x.io"));
+  ASSERT_TRUE(unlocked->commit());
+  auto g = db->read_group("a@x.io");
+  ASSERT_TRUE(g && g->has_value());
+
+  auto locking = db->begin();
+  EXPECT_TRUE(locking->load_group("b@x.io"));  // b was never locked
+  EXPECT_FALSE(locking->load_group("a@x.io"));  // the holder still has a
 }
 
 TEST_F(database_test, WalModeOpensAndCommits) {
