@@ -116,9 +116,9 @@ void family_base::header(std::string& out, std::string_view type) const {
 
 template <class Metric>
 Metric& family<Metric>::with(std::initializer_list<std::string_view> values) {
-  std::vector<std::string> key(values.begin(), values.end());
   const std::lock_guard lock(mutex_);
-  auto& slot = series_[std::move(key)];
+  if (const auto it = series_.find(values); it != series_.end()) return *it->second;
+  auto& slot = series_[std::vector<std::string>(values.begin(), values.end())];
   if (!slot) {
     if constexpr (std::is_same_v<Metric, histogram>)
       slot = std::make_unique<histogram>(buckets_);

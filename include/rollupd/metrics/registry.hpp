@@ -7,6 +7,7 @@
 // the series here; the http room renders them. Updates are lock-free
 // atomics; finding a labelled series takes a short lock.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
@@ -80,6 +81,17 @@ class family_base {
   const std::vector<std::string> labels_;
 };
 
+// Orders series by their label values, and finds them by string_views
+// without copying those into strings first (with() runs for every answer).
+struct label_order {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](std::string_view x, std::string_view y) { return x < y; });
+  }
+};
+
 template <class Metric>
 class family final : public family_base {
  public:
@@ -96,7 +108,7 @@ class family final : public family_base {
  private:
   const std::vector<double> buckets_;  // histograms only
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> series_;
+  std::map<std::vector<std::string>, std::unique_ptr<Metric>, label_order> series_;
 };
 
 extern template class family<counter>;
