@@ -41,6 +41,30 @@ struct ingest_state {
   aggregator::handler<std::vector<ingest_result>> done;
 };
 
+// A round of jobs queued behind users' strands (timeouts, forgetting
+// expired records): counts one per job plus one for the loop that queues
+// them, and answers the sum of what they counted exactly once, when the last
+// of them finishes, whichever that is.
+class countdown {
+ public:
+  countdown(std::size_t jobs, aggregator::handler<std::size_t> done) : left_(jobs + 1), done_(std::move(done)) {}
+  void finished(std::size_t counted) {
+    bool last = false;
+    {
+      std::lock_guard lock(mutex_);
+      total_ += counted;
+      last = --left_ == 0;
+    }
+    if (last) done_(total_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::size_t left_;
+  std::size_t total_ = 0;
+  aggregator::handler<std::size_t> done_;
+};
+
 // Work queued behind one correlation ID's strand.
 struct job {
   std::shared_ptr<ingest_state> request{};                    // set for an ingest part
@@ -397,8 +421,8 @@ struct aggregator::impl {
           }
           if (auto r = txn.remember(cid, *key, now + options_.dedupe_window); !r) return r.err();
         }
-        auto step = strategy(event{consume ? std::move(item) : item, now, ids_.next(now)}, std::move(state),
-                             options_.rules);
+        auto step =
+            strategy(event{consume ? std::move(item) : item, now, ids_.next(now)}, std::move(state), options_.rules);
         state = std::move(step.state);
         changed = true;
         ++counts.accepted;
@@ -499,35 +523,17 @@ struct aggregator::impl {
     if (!expired) return release_then_done(std::move(done), result<std::size_t>(expired.err()));
     std::unordered_map<std::string, std::vector<storage::expired_record>> by_user;
     for (auto& r : *expired) by_user[r.correlation_id].push_back(std::move(r));
-
-    struct tally {
-      std::mutex mutex;
-      std::size_t left = 0, forgotten = 0;
-      handler<std::size_t> done;
-    };
-    // One count per user plus one for this loop, as in expire_due_now.
-    auto t = std::make_shared<tally>();
-    t->left = by_user.size() + 1;
-    t->done = std::move(done);
-    const auto count_down = [](const std::shared_ptr<tally>& tl, std::size_t forgotten) {
-      bool last = false;
-      {
-        std::lock_guard lock(tl->mutex);
-        tl->forgotten += forgotten;
-        last = --tl->left == 0;
-      }
-      if (last) tl->done(tl->forgotten);
-    };
+    auto round = std::make_shared<countdown>(by_user.size(), std::move(done));
     for (auto& [cid, records] : by_user) {
       const auto n = records.size();
       if (!take_work()) {  // draining began: left for the next start
-        count_down(t, 0);
+        round->finished(0);
         continue;
       }
-      enqueue(cid, job{.forget = std::move(records),
-                       .forgotten = [t, n, count_down](bool ok) { count_down(t, ok ? n : 0); }});
+      enqueue(cid,
+              job{.forget = std::move(records), .forgotten = [round, n](bool ok) { round->finished(ok ? n : 0); }});
     }
-    count_down(t, 0);
+    round->finished(0);
     work_done();
   }
 
@@ -571,32 +577,14 @@ struct aggregator::impl {
     }
     if (fresh.empty()) return release_then_done(std::move(done), result<std::size_t>(std::size_t{0}));
 
-    struct tally {
-      std::mutex mutex;
-      std::size_t left = 0, emitted = 0;
-      handler<std::size_t> done;
-    };
-    // One count per job plus one for this loop, so `done` runs exactly once:
-    // when the last of them finishes, whichever that is.
-    auto t = std::make_shared<tally>();
-    t->left = fresh.size() + 1;
-    t->done = std::move(done);
-    const auto count_down = [](const std::shared_ptr<tally>& tl, bool emitted) {
-      bool last = false;
-      {
-        std::lock_guard lock(tl->mutex);
-        if (emitted) ++tl->emitted;
-        last = --tl->left == 0;
-      }
-      if (last) tl->done(tl->emitted);
-    };
+    auto round = std::make_shared<countdown>(fresh.size(), std::move(done));
     for (auto& cid : fresh) {
-      auto on_done = [this, t, cid, count_down](const result<digest>& r) {
+      auto on_done = [this, round, cid](const result<digest>& r) {
         {
           std::lock_guard lock(expiring_mutex_);
           expiring_.erase(cid);
         }
-        count_down(t, r.has_value());
+        round->finished(r.has_value() ? 1 : 0);
       };
       if (!take_work()) {  // draining began: not emitted
         on_done(result<digest>(draining_error()));
@@ -604,7 +592,7 @@ struct aggregator::impl {
       }
       enqueue(cid, job{.flush_done = std::move(on_done), .why = completion_reason::timeout});
     }
-    count_down(t, false);
+    round->finished(0);
     work_done();
   }
 
@@ -632,12 +620,12 @@ struct aggregator::impl {
   boost::asio::steady_timer timeout_timer_;
   std::mutex ready_mutex_;
   std::deque<user_work> ready_;  // users whose strands wait for a worker
-  std::size_t workers_ = 0;       // workers running
+  std::size_t workers_ = 0;      // workers running
   // One worker per core: more only contend for the cores and split the
   // line into smaller transactions. At least one of the pool's threads is
   // left for reads, timers and checkpoints.
-  const std::size_t max_workers_ = std::clamp<std::size_t>(
-      std::thread::hardware_concurrency(), 1, std::max<std::size_t>(options_.storage_threads, 2) - 1);
+  const std::size_t max_workers_ = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
+                                                           std::max<std::size_t>(options_.storage_threads, 2) - 1);
   std::mutex expiring_mutex_;
   std::unordered_set<std::string> expiring_;  // users with a timeout job queued
   std::array<shard, shard_count> shards_;
@@ -767,9 +755,8 @@ void aggregator::expire_due(handler<std::size_t> done) {
 }
 
 void aggregator::forget_expired(handler<std::size_t> done) {
-  boost::asio::post(impl_->pool_, [this, done = std::move(done)]() mutable {
-    impl_->forget_expired_now(std::move(done));
-  });
+  boost::asio::post(impl_->pool_,
+                    [this, done = std::move(done)]() mutable { impl_->forget_expired_now(std::move(done)); });
 }
 
 void aggregator::checkpoint(handler<std::string> done) {

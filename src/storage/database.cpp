@@ -640,9 +640,8 @@ class rocksdb_database final : public database {
   // one transaction, and writes the state back.
   template <class Change>
   result<ok_t> update_delivery(const outbox_entry& e, Change change) {
-    return update_deliveries({&e, 1}, [&](rocksdb::Transaction& txn, const outbox_entry&, delivery_state& st) {
-      return change(txn, st);
-    });
+    return update_deliveries(
+        {&e, 1}, [&](rocksdb::Transaction& txn, const outbox_entry&, delivery_state& st) { return change(txn, st); });
   }
 
   // update_delivery for several entries, all in one transaction.

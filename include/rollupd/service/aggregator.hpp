@@ -45,8 +45,8 @@ struct aggregator_options {
   // made meanwhile (durability "fsync"). Until then the change is already
   // visible to readers, but nobody has been told it happened.
   bool sync_after_commit = false;
-  duration timeout_tick = std::chrono::seconds{1};         // how often due groups are looked for
-  std::vector<std::string> sinks{"log"};                   // every digest is queued for each of these
+  duration timeout_tick = std::chrono::seconds{1};  // how often due groups are looked for
+  std::vector<std::string> sinks{"log"};            // every digest is queued for each of these
   // Called after a commit that queued digests, with the lowest digest Id it
   // queued (wakes the dispatcher, which need look no further back).
   std::function<void(const std::string& digest_id)> on_queued;

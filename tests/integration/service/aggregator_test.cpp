@@ -422,7 +422,7 @@ TEST_F(aggregator_test, ForgetsExpiredIdempotencyRecords) {
   one(make("b@x.io", "1", priority::low, "id-b"));
   one(make("b@x.io", "2", priority::low, "id-b2"));
   clock_.advance(90min);
-  one(make("a@x.io", "1", priority::low, "id-a"));  // remembered again, until t0 + 2h30
+  one(make("a@x.io", "1", priority::low, "id-a"));                // remembered again, until t0 + 2h30
   ASSERT_EQ(db_->expired_records(clock_.now(), 10)->size(), 3U);  // a's first, b's two
 
   auto forgotten = wait<std::size_t>([&](auto done) { agg_->forget_expired(std::move(done)); });

@@ -285,7 +285,7 @@ TEST_F(database_test, ATransactionWithoutRowLocksNeitherWaitsNorLocks) {
   ASSERT_TRUE(g && g->has_value());
 
   auto locking = db->begin();
-  EXPECT_TRUE(locking->load_group("b@x.io"));  // b was never locked
+  EXPECT_TRUE(locking->load_group("b@x.io"));   // b was never locked
   EXPECT_FALSE(locking->load_group("a@x.io"));  // the holder still has a
 }
 
@@ -299,7 +299,10 @@ TEST_F(database_test, WalModeOpensAndCommits) {
 
 TEST_F(database_test, OpenFailsClearlyOnAFile) {
   const auto file = dir_.path() / "not-a-dir";
-  { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fclose(f);
+  }
   EXPECT_THROW(database::open({file.string(), true, std::chrono::milliseconds{200}}), std::runtime_error);
 }
 
@@ -347,7 +350,8 @@ TEST_F(database_test, ListOutboxStartsAtTheIdItIsGiven) {
     for (const auto& e : *entries) out.push_back(e.digest_id);
     return out;
   };
-  EXPECT_EQ(ids(""), (std::vector<std::string>{"00000000000000010000000000000000", "00000000000000030000000000000000"}));
+  EXPECT_EQ(ids(""),
+            (std::vector<std::string>{"00000000000000010000000000000000", "00000000000000030000000000000000"}));
   EXPECT_EQ(ids("00000000000000010000000000000000"),
             (std::vector<std::string>{"00000000000000010000000000000000", "00000000000000030000000000000000"}));
   EXPECT_EQ(ids("00000000000000020000000000000000"), std::vector<std::string>{"00000000000000030000000000000000"});
