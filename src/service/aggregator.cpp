@@ -245,7 +245,7 @@ struct aggregator::impl {
 
   // Runs the users' jobs in one transaction. If it fails with several users
   // in it, each user's jobs run again in a transaction of their own, so one
-  // user's trouble (an unreadable group, a lock that timed out) fails only
+  // user's trouble (say, an unreadable group) fails only
   // that user's requests. Then each strand retires (nothing left: the entry
   // is erased, so idle users cost no memory) or gets back in line, and the
   // callers are answered.
@@ -358,7 +358,10 @@ struct aggregator::impl {
                            continue;
                          }
                          if (jb.forgotten) {
-                           jb.forgotten(!why);
+                           {  // gone before the work counts as done, as in release_then_done
+                             auto told = std::move(jb.forgotten);
+                             told(!why);
+                           }
                            work_done();
                            continue;
                          }
@@ -374,6 +377,13 @@ struct aggregator::impl {
   // transaction may be run again).
   std::optional<error> cycle(storage::transaction& txn, const std::string& cid, std::vector<job>& jobs, bool consume,
                              timestamp now, user_outcome& out, commit_counts& counts) {
+    // Forgetting expired records neither reads nor changes the group (which
+    // may even be unreadable).
+    if (std::all_of(jobs.begin(), jobs.end(), [](const job& j) { return static_cast<bool>(j.forgotten); })) {
+      for (const auto& jb : jobs)
+        if (auto e = forget(txn, cid, jb)) return e;
+      return std::nullopt;
+    }
     auto loaded = txn.load_group(cid);
     if (!loaded) return loaded.err();
     std::optional<group> state = std::move(*loaded);
@@ -390,8 +400,7 @@ struct aggregator::impl {
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       auto& jb = jobs[j];
       if (jb.forgotten) {
-        for (const auto& r : jb.forget)
-          if (auto f = txn.forget(cid, r.key, r.expires_at); !f) return f.err();
+        if (auto e = forget(txn, cid, jb)) return e;
         continue;
       }
       if (jb.flush_done) {
@@ -438,6 +447,12 @@ struct aggregator::impl {
       if (!r) return r.err();
     }
     counts.open_delta += (state ? 1 : 0) - (was_open ? 1 : 0);
+    return std::nullopt;
+  }
+
+  static std::optional<error> forget(storage::transaction& txn, const std::string& cid, const job& jb) {
+    for (const auto& r : jb.forget)
+      if (auto f = txn.forget(cid, r.key, r.expires_at); !f) return f.err();
     return std::nullopt;
   }
 

@@ -128,9 +128,10 @@ class aggregator {
   void expire_due(handler<std::size_t> done);
 
   // SPEC §6: forgets the idempotency records expired by now, each through
-  // its user's strand; answers how many expired entries it went through
-  // (a record remembered again since keeps its later expiry). A timer calls
-  // this every minute, up to 10,000 records at a time.
+  // its user's strand; answers how many expired index entries it went
+  // through (a record remembered again since keeps its later expiry, and is
+  // counted too). A timer runs such a round every minute, up to 10,000
+  // records at a time.
   void forget_expired(handler<std::size_t> done);
 
   // SPEC §4.2: a consistent RocksDB checkpoint in a new directory under

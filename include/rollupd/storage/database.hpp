@@ -76,7 +76,7 @@ class transaction {
  public:
   virtual ~transaction() = default;
 
-  // Reads the open group and locks it until commit or rollback.
+  // Reads the open group (and, with row locks, locks it until commit or rollback).
   virtual result<std::optional<group>> load_group(const std::string& correlation_id) = 0;
   // Writes the group and keeps the deadline index in step with its due_at.
   // Call load_group for the same ID first in this transaction.

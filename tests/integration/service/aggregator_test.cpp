@@ -411,6 +411,18 @@ TEST_F(aggregator_test, OneUsersFailureInASharedTransactionFailsOnlyThatUser) {
   EXPECT_FALSE(b);  // still the unreadable value: b1 was not stored over it
 }
 
+// Cycles take no row locks: the strands order them. A transaction that
+// holds a user's row lock past the lock timeout (2 s here) does not hold up
+// that user's notifications.
+TEST_F(aggregator_test, CyclesDoNotWaitForRowLocks) {
+  one(make("b@x.io", "b0"));
+  auto blocker = db_->begin();
+  ASSERT_TRUE(blocker->load_group("b@x.io"));  // holds b's row lock
+  auto r = ingest({make("b@x.io", "b1")});
+  ASSERT_TRUE(r) << r.err().detail;
+  EXPECT_EQ((*r)[0].pending, 2U);
+}
+
 // Expired idempotency records are forgotten by jobs behind their users'
 // strands; one remembered again since keeps its later expiry.
 TEST_F(aggregator_test, ForgetsExpiredIdempotencyRecords) {
@@ -436,6 +448,23 @@ TEST_F(aggregator_test, ForgetsExpiredIdempotencyRecords) {
   EXPECT_TRUE(*check->seen("a@x.io", "id-a", clock_.now()));
   check.reset();
   EXPECT_TRUE(one(make("a@x.io", "1", priority::low, "id-a")).duplicate);
+}
+
+// Forgetting reads no group: a user whose group cannot be read still has
+// their expired records forgotten.
+TEST_F(aggregator_test, ForgetsTheRecordsOfAUserWhoseGroupIsUnreadable) {
+  aggregator_options o;
+  o.dedupe_window = 1h;
+  start(o);
+  one(make("b@x.io", "1", priority::low, "id-b"));
+  stop();
+  testing::put_raw(dir_.str(), "groups", "b@x.io", "not a group");
+  start(o);
+  clock_.advance(2h);
+  auto forgotten = wait<std::size_t>([&](auto done) { agg_->forget_expired(std::move(done)); });
+  ASSERT_TRUE(forgotten);
+  EXPECT_EQ(*forgotten, 1U);
+  EXPECT_TRUE(db_->expired_records(clock_.now(), 10)->empty());
 }
 
 TEST_F(aggregator_test, IdleUsersHoldNoStrand) {
