@@ -341,6 +341,49 @@ TEST_F(database_test, DeadlineIndexFollowsTheGroup) {
   EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), std::vector<std::string>{"late@x.io"});
 }
 
+// Group and deadline writes skip the transaction's index of its own writes;
+// the transaction still reads its own groups back, and the deadline index
+// ends as the last write left it.
+TEST_F(database_test, ATransactionReadsBackTheGroupsItWrote) {
+  auto db = open();
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  for (const bool rows_locked : {true, false}) {
+    const std::string email = rows_locked ? "locked@x.io" : "unlocked@x.io";
+    auto txn = db->begin({.unsynced = false, .row_locks = rows_locked});
+    ASSERT_TRUE(txn->load_group(email));
+    auto g = make_group(email, 1);
+    g.due_at = t0 + std::chrono::minutes{10};
+    ASSERT_TRUE(txn->save_group(g));
+
+    auto again = txn->load_group(email);
+    ASSERT_TRUE(again);
+    ASSERT_TRUE(again->has_value());
+    EXPECT_EQ((*again)->notifications.size(), 1U);
+    EXPECT_EQ((*again)->due_at, g.due_at);
+
+    ASSERT_TRUE(txn->delete_group(email));
+    auto gone = txn->load_group(email);
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(gone->has_value());
+
+    g.notifications.push_back(make(email, "later"));
+    g.due_at = t0 + std::chrono::minutes{20};
+    ASSERT_TRUE(txn->save_group(g));
+    ASSERT_TRUE(txn->commit());
+
+    auto stored = db->read_group(email);
+    ASSERT_TRUE(stored);
+    ASSERT_TRUE(stored->has_value());
+    EXPECT_EQ((*stored)->notifications.size(), 2U);
+    EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{15}, 10)->empty());
+    EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{20}, 10), std::vector<std::string>{email});
+    auto close = db->begin();
+    ASSERT_TRUE(close->load_group(email));
+    ASSERT_TRUE(close->delete_group(email));
+    ASSERT_TRUE(close->commit());
+  }
+}
+
 TEST_F(database_test, ListOutboxStartsAtTheIdItIsGiven) {
   auto db = open();
   {
