@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <stdexcept>
@@ -142,6 +143,31 @@ result<std::optional<group>> read_stored_group(const std::string& cid, std::stri
 // (ordered_scan), which costs a sorted copy of the memtable's keys.
 void point_lookup_options(rocksdb::ColumnFamilyOptions& o) {
   o.prefix_extractor.reset(rocksdb::NewNoopTransform());  // the bucket is the whole key
+  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets));
+}
+
+// The prefix of a key "correlation ID \0 rest": the correlation ID and its \0.
+class up_to_nul final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "rollupd.UpToNul"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const auto sep = key.ToStringView().find('\0');
+    return {key.data(), sep == std::string_view::npos ? key.size() : sep + 1};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.ToStringView().find('\0') != std::string_view::npos;
+  }
+};
+
+// The index of each user's digests is written once per digest at a random
+// place (the user's email comes first), and read only one user at a time.
+// So its memtable is a hash table of small skiplists, one per user: an
+// insert into one skiplist of every user's digests was a full search, about
+// 10,000 instructions (tests/bench/RESULTS.md, session 14). A scan of it
+// stays within one user's prefix and goes forward only (these memtables
+// cannot seek backwards).
+void per_user_options(rocksdb::ColumnFamilyOptions& o) {
+  o.prefix_extractor = std::make_shared<up_to_nul>();
   o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets));
 }
 
@@ -331,6 +357,7 @@ class rocksdb_database final : public database {
     families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options));
     for (const char* name : cf_names) families.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
     for (const cf family : {groups, dedupe}) point_lookup_options(families[1 + family].options);
+    per_user_options(families[1 + digests_by_email].options);
 
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::TransactionDB* raw = nullptr;
@@ -403,34 +430,55 @@ class rocksdb_database final : public database {
 
   result<std::vector<digest>> list_digests(const std::optional<std::string>& cid, const std::string& after,
                                            std::size_t limit) override {
-    std::vector<std::string> ids;
-    const auto family = cid ? cfs_[digests_by_email] : cfs_[digests];
-    const std::string prefix = cid ? *cid + '\0' : std::string();
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
-    // Newest first: walk backwards from just below `after` (or the end).
-    if (!after.empty())
-      it->SeekForPrev(prefix + after);
-    else if (cid)
-      it->SeekForPrev(*cid + '\x01');
-    else
-      it->SeekToLast();
-    for (; it->Valid() && ids.size() < limit; it->Prev()) {
-      const auto key = it->key().ToStringView();
-      if (key.substr(0, prefix.size()) != prefix) break;
-      const auto id = key.substr(prefix.size());
-      if (id == after) continue;
-      ids.emplace_back(id);
-    }
-    if (!it->status().ok()) return storage_error(it->status(), "list digests");
-
+    auto ids = cid ? user_digest_ids(*cid, after, limit) : digest_ids(after, limit);
+    if (!ids) return ids.err();
     std::vector<digest> out;
-    out.reserve(ids.size());
-    for (const auto& id : ids) {
+    out.reserve(ids->size());
+    for (const auto& id : *ids) {
       auto d = read_digest(id);
       if (!d) return d.err();
       if (*d) out.push_back(std::move(**d));
     }
     return out;
+  }
+
+  // The Ids of list_digests over all digests: walks back from just below
+  // `after` (or from the end).
+  result<std::vector<std::string>> digest_ids(const std::string& after, std::size_t limit) {
+    std::vector<std::string> ids;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[digests]));
+    if (after.empty())
+      it->SeekToLast();
+    else
+      it->SeekForPrev(after);
+    for (; it->Valid() && ids.size() < limit; it->Prev()) {
+      const auto id = it->key().ToStringView();
+      if (id != after) ids.emplace_back(id);
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "list digests");
+    return ids;
+  }
+
+  // The Ids of list_digests for one user. Their index is scanned forward
+  // only (per_user_options): all of the user's Ids older than `after`, the
+  // newest `limit` of them kept.
+  result<std::vector<std::string>> user_digest_ids(const std::string& cid, const std::string& after,
+                                                   std::size_t limit) {
+    std::deque<std::string> newest;
+    const std::string prefix = cid + '\0';
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[digests_by_email]));
+    for (it->Seek(prefix); it->Valid() && limit > 0; it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (!key.starts_with(prefix)) break;
+      const auto id = key.substr(prefix.size());
+      if (!after.empty() && id >= after) break;
+      newest.emplace_back(id);
+      if (newest.size() > limit) newest.pop_front();
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "list digests");
+    return std::vector<std::string>(newest.rbegin(), newest.rend());
   }
 
   result<std::size_t> count_groups() override { return count_keys(groups, "", "count the open groups"); }

@@ -214,6 +214,40 @@ TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
   EXPECT_EQ((*next2)[0].id, "00000000000000020000000000000000");
 }
 
+// A user's index is read forward within their prefix (its memtable is
+// hashed by user): from the memtable and from table files on disk alike,
+// never another user's, whose email starts with theirs.
+TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
+  auto db = open();
+  const auto id = [](int n) { return "000000000000000" + std::to_string(n) + "0000000000000000"; };
+  auto put = [&](int from, int to) {
+    auto txn = db->begin();
+    for (int n = from; n <= to; ++n) {
+      ASSERT_TRUE(txn->put_digest(make_digest(id(n), n % 2 ? "a@x.io" : "a@x.io.evil"), {"log"}));
+    }
+    ASSERT_TRUE(txn->commit());
+  };
+  put(1, 4);
+  ASSERT_TRUE(db->checkpoint_to(dir_.str() + "/checkpoint"));  // flushes the memtables to table files
+  put(5, 8);
+
+  const auto ids = [](const result<std::vector<digest>>& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : *ds) out.push_back(d.id);
+    return out;
+  };
+  auto mine = db->list_digests(std::string("a@x.io"), "", 10);
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(ids(mine), (std::vector<std::string>{id(7), id(5), id(3), id(1)}));
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), "", 3)), (std::vector<std::string>{id(7), id(5), id(3)}));
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), id(5), 10)), (std::vector<std::string>{id(3), id(1)}));
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), id(6), 1)), (std::vector<std::string>{id(5)}));
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io.evil"), "", 10)),
+            (std::vector<std::string>{id(8), id(6), id(4), id(2)}));
+  EXPECT_TRUE(db->list_digests(std::string("a@x.io"), id(1), 10)->empty());
+  EXPECT_TRUE(db->list_digests(std::string("nobody@x.io"), "", 10)->empty());
+}
+
 TEST_F(database_test, DedupeRecordsExpireAndAreForgotten) {
   auto db = open();
   const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
