@@ -578,8 +578,9 @@ struct aggregator::impl {
     };
   }
 
-  // Finds the due groups (cost in proportion to them: the deadline index is
-  // ordered by due time) and queues a timeout job behind each user's strand.
+  // Finds the due groups (cost in proportion to the index entries falling
+  // due: database::due_groups) and queues a timeout job behind each user's
+  // strand.
   void expire_due_now(timestamp now, handler<std::size_t> done) {
     if (!take_work()) return done(draining_error());
     auto due = db_.due_groups(now, max_items_per_transaction);

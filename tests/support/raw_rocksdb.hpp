@@ -1,21 +1,22 @@
 #pragma once
-// Writes to a closed rollupd database with RocksDB itself, as an earlier
-// release or a damaged disk may have left it: for tests of what rollupd
-// does with what it finds.
+// Reads and writes a closed rollupd database with RocksDB itself, as an
+// earlier release or a damaged disk may have left it: for tests of what
+// rollupd does with what it finds, and of what it leaves behind.
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace rollup::testing {
 
-// Writes `value` under `key` in `family` of the database in `dir` (which
-// rollupd must have created, and must not have open).
-inline void put_raw(const std::string& dir, const std::string& family, const std::string& key,
-                    const std::string& value) {
+// Opens the database in `dir` (which rollupd must have created, and must
+// not have open) and hands `use` the database and the family named.
+inline void with_raw_family(const std::string& dir, const std::string& family,
+                            const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& use) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -28,11 +29,28 @@ inline void put_raw(const std::string& dir, const std::string& family, const std
   for (auto* h : handles)
     if (h->GetName() == family) target = h;
   EXPECT_NE(target, nullptr) << family;
-  if (target) {
-    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), target, key, value).ok());
-  }
+  if (target) use(*db, target);
   for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
   ASSERT_TRUE(db->Close().ok());
+}
+
+// Writes `value` under `key` in `family`.
+inline void put_raw(const std::string& dir, const std::string& family, const std::string& key,
+                    const std::string& value) {
+  with_raw_family(dir, family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
+    EXPECT_TRUE(db.Put(rocksdb::WriteOptions(), h, key, value).ok());
+  });
+}
+
+// The keys of `family`, in order.
+inline std::vector<std::string> keys_raw(const std::string& dir, const std::string& family) {
+  std::vector<std::string> keys;
+  with_raw_family(dir, family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    EXPECT_TRUE(it->status().ok());
+  });
+  return keys;
 }
 
 }  // namespace rollup::testing

@@ -5,7 +5,8 @@
 //
 // Column families:
 //   groups           correlation ID -> open group (with its due time)
-//   deadlines        be64(due ns) correlation ID -> "" (completion-timeout index)
+//   deadlines        be64(due ns) correlation ID -> "" (completion-timeout index;
+//                    a closed group's entry stays until due_groups removes it)
 //   dedupe           correlation ID \0 key -> expiry of the idempotency record
 //   dedupe_expiry    be64(expiry ns) correlation ID \0 key -> "" (pruning index)
 //   outbox           sink \0 digest Id -> outbox entry (pending deliveries only)
@@ -78,8 +79,8 @@ class transaction {
 
   // Reads the open group (and, with row locks, locks it until commit or rollback).
   virtual result<std::optional<group>> load_group(const std::string& correlation_id) = 0;
-  // Writes the group and keeps the deadline index in step with its due_at.
-  // Call load_group for the same ID first in this transaction.
+  // Writes the group and indexes its due_at when that is new. Call
+  // load_group for the same ID first in this transaction.
   virtual result<ok_t> save_group(const group& g) = 0;
   virtual result<ok_t> delete_group(const std::string& correlation_id) = 0;
 
@@ -125,8 +126,10 @@ class database {
   virtual result<std::size_t> count_outbox() = 0;
   virtual result<std::size_t> count_outbox_of(const std::string& sink) = 0;
 
-  // Correlation IDs of groups due at or before `now`, earliest first. Costs
-  // time in proportion to the due groups, not to all groups.
+  // Correlation IDs of groups due at or before `now`, earliest first. Removes
+  // the index entries due by then whose group has closed or moved its due
+  // time, the first time it looks at them; the next call starts after them.
+  // So the cost is in proportion to the entries falling due, not to all groups.
   virtual result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) = 0;
 
   // --- delivery (SPEC §5) ---

@@ -375,6 +375,46 @@ TEST_F(database_test, DeadlineIndexFollowsTheGroup) {
   EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), std::vector<std::string>{"late@x.io"});
 }
 
+// A closed group's deadline entry stays until it falls due; the first look
+// for due groups after that removes it, and keeps the entries of open groups.
+TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  {
+    auto db = open();
+    auto save = [&](const std::string& email, int minutes) {
+      auto txn = db->begin();
+      ASSERT_TRUE(txn->load_group(email));
+      auto g = make_group(email, 1);
+      g.due_at = t0 + std::chrono::minutes{minutes};
+      ASSERT_TRUE(txn->save_group(g));
+      ASSERT_TRUE(txn->commit());
+    };
+    save("a@x.io", 10);
+    {
+      auto txn = db->begin();
+      ASSERT_TRUE(txn->load_group("a@x.io"));
+      ASSERT_TRUE(txn->delete_group("a@x.io"));
+      ASSERT_TRUE(txn->commit());
+    }
+    save("a@x.io", 30);
+    save("b@x.io", 20);
+  }
+  EXPECT_EQ(testing::keys_raw(dir_.str(), "deadlines").size(), 3U);  // a's first entry is still there
+  {
+    auto db = open();
+    EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{5}, 10)->empty());
+    EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
+    EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
+  }
+  const auto keys = testing::keys_raw(dir_.str(), "deadlines");
+  ASSERT_EQ(keys.size(), 2U);  // a's entry of 10 minutes is gone
+  EXPECT_TRUE(keys[0].ends_with("b@x.io"));
+  EXPECT_TRUE(keys[1].ends_with("a@x.io"));
+
+  auto db = open();
+  EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), (std::vector<std::string>{"b@x.io", "a@x.io"}));
+}
+
 // Group and deadline writes skip the transaction's index of its own writes;
 // the transaction still reads its own groups back, and the deadline index
 // ends as the last write left it.
