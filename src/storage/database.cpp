@@ -512,8 +512,23 @@ class rocksdb_database final : public database {
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[deadlines]));
     std::vector<std::string> due;
+    // Each run of stale entries goes as one range: a point delete of each
+    // was an insert into the index's skiplist, as costly as the delete the
+    // cycles no longer make.
     rocksdb::WriteBatch stale;
-    bool all_stale = true;  // so far: the scan can start after them next time
+    std::optional<std::string> run;   // the first key of the current run of stale entries
+    std::string last;                 // the key looked at last
+    bool leading = true;              // no live entry looked at yet
+    auto from = deadline_scan_from_;  // where the next look starts
+    const auto end_run = [&]() -> result<ok_t> {
+      if (!run) return ok_t{};
+      const auto past = last + '\0';  // the least key after `last`
+      if (auto s = stale.DeleteRange(cfs_[deadlines], *run, past); !s.ok())
+        return storage_error(s, "remove stale deadlines");
+      if (leading) from = past;  // after them
+      run.reset();
+      return ok_t{};
+    };
     std::size_t looked = 0;
     for (it->Seek(deadline_scan_from_); it->Valid() && due.size() < limit && looked < max_deadlines_per_look;
          it->Next(), ++looked) {
@@ -526,19 +541,23 @@ class rocksdb_database final : public database {
         live = !g || (*g && (*g)->due_at && ordered(*(*g)->due_at) == read_be64(key.substr(0, 8)));
         if (live) due.push_back(std::move(cid));
       }
-      if (!live) {
-        if (auto s = stale.Delete(cfs_[deadlines], key); !s.ok()) return storage_error(s, "remove stale deadlines");
-        if (all_stale) deadline_scan_from_ = key;
+      if (live) {
+        if (auto r = end_run(); !r) return r.err();
+        leading = false;
+      } else if (!run) {
+        run = std::string(key);
       }
-      all_stale = all_stale && !live;
+      last = key;
     }
     if (!it->status().ok()) return storage_error(it->status(), "read the deadline index");
+    if (auto r = end_run(); !r) return r.err();
     if (stale.Count() > 0) {
       rocksdb::TransactionDBWriteOptimizations unlocked;  // cycles write this family without row locks too
       unlocked.skip_concurrency_control = true;
       if (auto s = db_->Write(unsynced_write_options_, unlocked, &stale); !s.ok())
         return storage_error(s, "remove stale deadlines");
     }
+    deadline_scan_from_ = std::move(from);
     return due;
   }
 

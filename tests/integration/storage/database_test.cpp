@@ -389,17 +389,20 @@ TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
       ASSERT_TRUE(txn->save_group(g));
       ASSERT_TRUE(txn->commit());
     };
-    save("a@x.io", 10);
-    {
+    auto close = [&](const std::string& email) {
       auto txn = db->begin();
-      ASSERT_TRUE(txn->load_group("a@x.io"));
-      ASSERT_TRUE(txn->delete_group("a@x.io"));
+      ASSERT_TRUE(txn->load_group(email));
+      ASSERT_TRUE(txn->delete_group(email));
       ASSERT_TRUE(txn->commit());
-    }
+    };
+    save("a@x.io", 10);
+    close("a@x.io");
     save("a@x.io", 30);
     save("b@x.io", 20);
+    save("c@x.io", 22);  // stale after b's live entry
+    close("c@x.io");
   }
-  EXPECT_EQ(testing::keys_raw(dir_.str(), "deadlines").size(), 3U);  // a's first entry is still there
+  EXPECT_EQ(testing::keys_raw(dir_.str(), "deadlines").size(), 4U);  // the closed groups' entries are still there
   {
     auto db = open();
     EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{5}, 10)->empty());
@@ -407,7 +410,7 @@ TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
     EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
   }
   const auto keys = testing::keys_raw(dir_.str(), "deadlines");
-  ASSERT_EQ(keys.size(), 2U);  // a's entry of 10 minutes is gone
+  ASSERT_EQ(keys.size(), 2U);  // a's entry of 10 minutes and c's are gone
   EXPECT_TRUE(keys[0].ends_with("b@x.io"));
   EXPECT_TRUE(keys[1].ends_with("a@x.io"));
 
