@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <limits>
@@ -183,8 +184,9 @@ rocksdb::ReadOptions ordered_scan() {
 class rocksdb_transaction final : public transaction {
  public:
   rocksdb_transaction(std::unique_ptr<rocksdb::Transaction> txn,
-                      const std::array<rocksdb::ColumnFamilyHandle*, cf_count>& cfs)
-      : txn_(std::move(txn)), cfs_(cfs) {}
+                      const std::array<rocksdb::ColumnFamilyHandle*, cf_count>& cfs,
+                      std::atomic<std::uint64_t>& earliest_new_deadline)
+      : txn_(std::move(txn)), cfs_(cfs), earliest_new_deadline_(earliest_new_deadline) {}
 
   ~rocksdb_transaction() override {
     if (!done_) txn_->Rollback().PermitUncheckedError();
@@ -263,7 +265,15 @@ class rocksdb_transaction final : public transaction {
 
   result<ok_t> commit() override {
     done_ = true;
-    return check(txn_->Commit(), "commit");
+    auto r = check(txn_->Commit(), "commit");
+    // Told after the commit, so a look for due groups that hears of it
+    // sees the entry too (see due_groups).
+    if (r && earliest_due_) {
+      auto seen = earliest_new_deadline_.load();
+      while (*earliest_due_ < seen && !earliest_new_deadline_.compare_exchange_weak(seen, *earliest_due_)) {
+      }
+    }
+    return r;
   }
 
  private:
@@ -306,8 +316,10 @@ class rocksdb_transaction final : public transaction {
     const auto it = loaded_due_.find(cid);
     const std::optional<timestamp> old = it == loaded_due_.end() ? std::nullopt : it->second;
     if (old == due) return ok_t{};
-    if (due)
+    if (due) {
       if (auto r = check(txn_->Put(cfs_[deadlines], deadline_key(*due, cid), ""), "write a deadline"); !r) return r;
+      earliest_due_ = std::min(earliest_due_.value_or(ordered(*due)), ordered(*due));
+    }
     loaded_due_[cid] = due;
     return ok_t{};
   }
@@ -317,6 +329,8 @@ class rocksdb_transaction final : public transaction {
   rocksdb::ReadOptions read_options_;
   std::unordered_map<std::string, std::optional<timestamp>> loaded_due_;
   std::unordered_map<std::string, std::optional<std::string>> written_groups_;  // encoded; none: deleted
+  std::atomic<std::uint64_t>& earliest_new_deadline_;                           // the database's, told at commit
+  std::optional<std::uint64_t> earliest_due_;  // of the deadlines this transaction wrote
   bool done_ = false;
 };
 
@@ -389,7 +403,7 @@ class rocksdb_database final : public database {
     return std::make_unique<rocksdb_transaction>(
         std::unique_ptr<rocksdb::Transaction>(
             db_->BeginTransaction(o.unsynced ? unsynced_write_options_ : write_options_, txn_options)),
-        cfs_);
+        cfs_, earliest_new_deadline_);
   }
 
   result<ok_t> sync_wal() override {
@@ -493,42 +507,35 @@ class rocksdb_database final : public database {
   // index's skiplist, and it spoilt the next entry's append at the end,
   // about 26,000 instructions per digest together (tests/bench/RESULTS.md,
   // session 14). Such an entry is removed here once it falls due: it is
-  // stale when the user's group is gone or due at another time. The next
-  // scan starts after the leading entries this one removed, so the cost
-  // stays in proportion to the entries falling due, not to all groups.
+  // stale when the user's group is gone or due at another time, and it stays
+  // stale (a group's due time is its own opening time plus the timeout).
   //
-  // A new group's due time is later than any entry looked at here (it is
-  // its opening time plus the timeout), so a stale entry is never one a
-  // newer group needs, unless the clock went back by more than the timeout
-  // meanwhile.
+  // The next look starts after the leading entries this one removed, so the
+  // cost stays in proportion to the entries falling due, not to all groups.
+  // A new entry can still fall before that point: a group opened while
+  // timeouts were off gets a due time in the past. So each commit tells the
+  // earliest due time it wrote, and a look starts no later than the earliest
+  // told since the one before. (Told after the commit and taken before the
+  // scan's snapshot: an entry is either in the snapshot or told to the next
+  // look.) Only entries the look has read are removed, one by one, so none
+  // it has not seen is lost.
   result<std::vector<std::string>> due_groups(timestamp now, std::size_t limit) override {
     std::lock_guard lock(deadline_scan_mutex_);
     const auto until = ordered(now);
+    const auto earliest_new = earliest_new_deadline_.exchange(std::numeric_limits<std::uint64_t>::max());
     if (until < deadline_scan_until_) deadline_scan_from_.clear();  // the clock went back: look from the start
     deadline_scan_until_ = until;
+    if (earliest_new != std::numeric_limits<std::uint64_t>::max() && be64(earliest_new) < deadline_scan_from_)
+      deadline_scan_from_ = be64(earliest_new);
     const auto bound = be64(until + 1);
     rocksdb::Slice upper(bound);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[deadlines]));
     std::vector<std::string> due;
-    // Each run of stale entries goes as one range: a point delete of each
-    // was an insert into the index's skiplist, as costly as the delete the
-    // cycles no longer make.
     rocksdb::WriteBatch stale;
-    std::optional<std::string> run;   // the first key of the current run of stale entries
-    std::string last;                 // the key looked at last
-    bool leading = true;              // no live entry looked at yet
     auto from = deadline_scan_from_;  // where the next look starts
-    const auto end_run = [&]() -> result<ok_t> {
-      if (!run) return ok_t{};
-      const auto past = last + '\0';  // the least key after `last`
-      if (auto s = stale.DeleteRange(cfs_[deadlines], *run, past); !s.ok())
-        return storage_error(s, "remove stale deadlines");
-      if (leading) from = past;  // after them
-      run.reset();
-      return ok_t{};
-    };
+    bool leading = true;              // no live entry read yet
     std::size_t looked = 0;
     for (it->Seek(deadline_scan_from_); it->Valid() && due.size() < limit && looked < max_deadlines_per_look;
          it->Next(), ++looked) {
@@ -542,15 +549,13 @@ class rocksdb_database final : public database {
         if (live) due.push_back(std::move(cid));
       }
       if (live) {
-        if (auto r = end_run(); !r) return r.err();
         leading = false;
-      } else if (!run) {
-        run = std::string(key);
+        continue;
       }
-      last = key;
+      if (auto s = stale.Delete(cfs_[deadlines], key); !s.ok()) return storage_error(s, "remove stale deadlines");
+      if (leading) from = std::string(key) + '\0';  // the least key after it
     }
     if (!it->status().ok()) return storage_error(it->status(), "read the deadline index");
-    if (auto r = end_run(); !r) return r.err();
     if (stale.Count() > 0) {
       rocksdb::TransactionDBWriteOptimizations unlocked;  // cycles write this family without row locks too
       unlocked.skip_concurrency_control = true;
@@ -807,6 +812,8 @@ class rocksdb_database final : public database {
   rocksdb::WriteOptions write_options_;
   rocksdb::WriteOptions unsynced_write_options_;  // delivery bookkeeping; cycles their caller syncs
   std::mutex deadline_scan_mutex_;
+  // The earliest due time committed since the last due_groups (max: none).
+  std::atomic<std::uint64_t> earliest_new_deadline_{std::numeric_limits<std::uint64_t>::max()};
   std::string deadline_scan_from_;         // due_groups removed every entry before this key
   std::uint64_t deadline_scan_until_ = 0;  // the `now` of the last due_groups
 };

@@ -418,6 +418,34 @@ TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
   EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), (std::vector<std::string>{"b@x.io", "a@x.io"}));
 }
 
+// A look for due groups starts after the stale entries it removed before,
+// yet finds an entry written later with an earlier due time (a group opened
+// while timeouts were off gets one in the past).
+TEST_F(database_test, ADeadlineWrittenInThePastIsStillFound) {
+  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
+  auto db = open();
+  auto save = [&](const std::string& email, int minutes) {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->load_group(email));
+    auto g = make_group(email, 1);
+    g.due_at = t0 + std::chrono::minutes{minutes};
+    ASSERT_TRUE(txn->save_group(g));
+    ASSERT_TRUE(txn->commit());
+  };
+  save("a@x.io", 10);
+  {
+    auto txn = db->begin();
+    ASSERT_TRUE(txn->load_group("a@x.io"));
+    ASSERT_TRUE(txn->delete_group("a@x.io"));
+    ASSERT_TRUE(txn->commit());
+  }
+  EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{20}, 10)->empty());  // removes a's entry
+
+  save("old@x.io", 5);
+  EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{20}, 10), std::vector<std::string>{"old@x.io"});
+  EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{21}, 10), std::vector<std::string>{"old@x.io"});
+}
+
 // Group and deadline writes skip the transaction's index of its own writes;
 // the transaction still reads its own groups back, and the deadline index
 // ends as the last write left it.
