@@ -41,6 +41,23 @@ class database_test : public ::testing::Test {
     ASSERT_TRUE(txn->put_digest(make_digest("00000000000000020000000000000000", second), {"log"}));
     ASSERT_TRUE(txn->commit());
   }
+  // Opens `email`'s group of one notification, due `minutes` after
+  // base_time, in a transaction of its own.
+  static void open_group_due(database& db, const std::string& email, int minutes) {
+    auto txn = db.begin();
+    ASSERT_TRUE(txn->load_group(email));
+    auto g = make_group(email, 1);
+    g.due_at = base_time + std::chrono::minutes{minutes};
+    ASSERT_TRUE(txn->save_group(g));
+    ASSERT_TRUE(txn->commit());
+  }
+  static void close_group(database& db, const std::string& email) {
+    auto txn = db.begin();
+    ASSERT_TRUE(txn->load_group(email));
+    ASSERT_TRUE(txn->delete_group(email));
+    ASSERT_TRUE(txn->commit());
+  }
+  static inline const timestamp base_time = *parse_rfc3339("2026-01-01T00:00:00Z");
   // Writes `value` under `key` in `family` with RocksDB directly, as an
   // earlier release left it on disk (the database must be closed).
   void put_raw(const std::string& family, const std::string& key, const std::string& value) {
@@ -378,36 +395,21 @@ TEST_F(database_test, DeadlineIndexFollowsTheGroup) {
 // A closed group's deadline entry stays until it falls due; the first look
 // for due groups after that removes it, and keeps the entries of open groups.
 TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
-  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
   {
     auto db = open();
-    auto save = [&](const std::string& email, int minutes) {
-      auto txn = db->begin();
-      ASSERT_TRUE(txn->load_group(email));
-      auto g = make_group(email, 1);
-      g.due_at = t0 + std::chrono::minutes{minutes};
-      ASSERT_TRUE(txn->save_group(g));
-      ASSERT_TRUE(txn->commit());
-    };
-    auto close = [&](const std::string& email) {
-      auto txn = db->begin();
-      ASSERT_TRUE(txn->load_group(email));
-      ASSERT_TRUE(txn->delete_group(email));
-      ASSERT_TRUE(txn->commit());
-    };
-    save("a@x.io", 10);
-    close("a@x.io");
-    save("a@x.io", 30);
-    save("b@x.io", 20);
-    save("c@x.io", 22);  // stale after b's live entry
-    close("c@x.io");
+    open_group_due(*db, "a@x.io", 10);
+    close_group(*db, "a@x.io");
+    open_group_due(*db, "a@x.io", 30);
+    open_group_due(*db, "b@x.io", 20);
+    open_group_due(*db, "c@x.io", 22);  // stale after b's live entry
+    close_group(*db, "c@x.io");
   }
   EXPECT_EQ(testing::keys_raw(dir_.str(), "deadlines").size(), 4U);  // the closed groups' entries are still there
   {
     auto db = open();
-    EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{5}, 10)->empty());
-    EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
-    EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
+    EXPECT_TRUE(db->due_groups(base_time + std::chrono::minutes{5}, 10)->empty());
+    EXPECT_EQ(*db->due_groups(base_time + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
+    EXPECT_EQ(*db->due_groups(base_time + std::chrono::minutes{25}, 10), std::vector<std::string>{"b@x.io"});
   }
   const auto keys = testing::keys_raw(dir_.str(), "deadlines");
   ASSERT_EQ(keys.size(), 2U);  // a's entry of 10 minutes and c's are gone
@@ -415,35 +417,21 @@ TEST_F(database_test, StaleDeadlinesAreRemovedOnceDue) {
   EXPECT_TRUE(keys[1].ends_with("a@x.io"));
 
   auto db = open();
-  EXPECT_EQ(*db->due_groups(t0 + std::chrono::hours{1}, 10), (std::vector<std::string>{"b@x.io", "a@x.io"}));
+  EXPECT_EQ(*db->due_groups(base_time + std::chrono::hours{1}, 10), (std::vector<std::string>{"b@x.io", "a@x.io"}));
 }
 
 // A look for due groups starts after the stale entries it removed before,
 // yet finds an entry written later with an earlier due time (a group opened
 // while timeouts were off gets one in the past).
 TEST_F(database_test, ADeadlineWrittenInThePastIsStillFound) {
-  const auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
   auto db = open();
-  auto save = [&](const std::string& email, int minutes) {
-    auto txn = db->begin();
-    ASSERT_TRUE(txn->load_group(email));
-    auto g = make_group(email, 1);
-    g.due_at = t0 + std::chrono::minutes{minutes};
-    ASSERT_TRUE(txn->save_group(g));
-    ASSERT_TRUE(txn->commit());
-  };
-  save("a@x.io", 10);
-  {
-    auto txn = db->begin();
-    ASSERT_TRUE(txn->load_group("a@x.io"));
-    ASSERT_TRUE(txn->delete_group("a@x.io"));
-    ASSERT_TRUE(txn->commit());
-  }
-  EXPECT_TRUE(db->due_groups(t0 + std::chrono::minutes{20}, 10)->empty());  // removes a's entry
+  open_group_due(*db, "a@x.io", 10);
+  close_group(*db, "a@x.io");
+  EXPECT_TRUE(db->due_groups(base_time + std::chrono::minutes{20}, 10)->empty());  // removes a's entry
 
-  save("old@x.io", 5);
-  EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{20}, 10), std::vector<std::string>{"old@x.io"});
-  EXPECT_EQ(*db->due_groups(t0 + std::chrono::minutes{21}, 10), std::vector<std::string>{"old@x.io"});
+  open_group_due(*db, "old@x.io", 5);
+  EXPECT_EQ(*db->due_groups(base_time + std::chrono::minutes{20}, 10), std::vector<std::string>{"old@x.io"});
+  EXPECT_EQ(*db->due_groups(base_time + std::chrono::minutes{21}, 10), std::vector<std::string>{"old@x.io"});
 }
 
 // Group and deadline writes skip the transaction's index of its own writes;
