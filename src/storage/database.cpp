@@ -513,7 +513,8 @@ class rocksdb_database final : public database {
   // The next look starts after the leading entries this one removed, so the
   // cost stays in proportion to the entries falling due, not to all groups.
   // A new entry can still fall before that point: a group opened while
-  // timeouts were off gets a due time in the past. So each commit tells the
+  // timeouts were off gets a due time in the past, and so does any group
+  // opened after the clock went back. So each commit tells the
   // earliest due time it wrote, and a look starts no later than the earliest
   // told since the one before. (Told after the commit and taken before the
   // scan's snapshot: an entry is either in the snapshot or told to the next
@@ -523,8 +524,6 @@ class rocksdb_database final : public database {
     std::lock_guard lock(deadline_scan_mutex_);
     const auto until = ordered(now);
     const auto earliest_new = earliest_new_deadline_.exchange(std::numeric_limits<std::uint64_t>::max());
-    if (until < deadline_scan_until_) deadline_scan_from_.clear();  // the clock went back: look from the start
-    deadline_scan_until_ = until;
     if (earliest_new != std::numeric_limits<std::uint64_t>::max() && be64(earliest_new) < deadline_scan_from_)
       deadline_scan_from_ = be64(earliest_new);
     const auto bound = be64(until + 1);
@@ -814,8 +813,7 @@ class rocksdb_database final : public database {
   std::mutex deadline_scan_mutex_;
   // The earliest due time committed since the last due_groups (max: none).
   std::atomic<std::uint64_t> earliest_new_deadline_{std::numeric_limits<std::uint64_t>::max()};
-  std::string deadline_scan_from_;         // due_groups removed every entry before this key
-  std::uint64_t deadline_scan_until_ = 0;  // the `now` of the last due_groups
+  std::string deadline_scan_from_;  // due_groups removed every entry before this key
 };
 
 }  // namespace
