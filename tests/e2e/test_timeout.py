@@ -45,6 +45,29 @@ class CompletionTimeoutTest(E2ETestCase):
         self.assertStatus(g, 200)
         self.assertEqual(self.digests_of(d, "never@example.com"), [])
 
+    def test_group_opened_without_timeout_times_out_once_touched_with_one(self):
+        # Opened while timeouts were off, the group has no deadline. After a
+        # restart with a timeout, its next notification gives it a due time
+        # already in the past: it must complete at once, not wait or be lost.
+        d = self.start_daemon("--completion-timeout", "0")
+        self.assertAccepted(d.post("/notifications", notification("off@example.com", "o-0")))
+        d.stop()
+        time.sleep(TIMEOUT_S + 1.5)
+        d.args = ["--completion-timeout", "%ds" % TIMEOUT_S]
+        d.start()
+        # A group opened and closed by count after the restart leaves a
+        # deadline entry later than off@'s due time; once the timeout look has
+        # removed it, the look starts past off@'s due time.
+        for i in range(3):
+            self.assertAccepted(d.post("/notifications", notification("closed@example.com", "c-%d" % i)))
+        time.sleep(TIMEOUT_S + 1.5)
+        self.assertAccepted(d.post("/notifications", notification("off@example.com", "o-1")))
+        found = self._wait_for_digest(d, "off@example.com", within=15)
+        self.assertEqual(len(found), 1, found)
+        dig = self.assertDigest(found[0], "off@example.com", "timeout", 2, late=True)
+        self.assertEqual(self.texts(dig["Notifications"]), ["o-0", "o-1"])
+        self.assertProblem(d.get("/v1/aggregations/off@example.com"), 404)
+
     def test_group_due_while_down_is_emitted_late_at_startup(self):
         d = self.start_daemon("--completion-timeout", "%ds" % TIMEOUT_S)
         self.assertAccepted(d.post("/notifications", notification("late@example.com", "l-0")))
