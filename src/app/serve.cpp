@@ -27,6 +27,7 @@
 #include "rollupd/http/server.hpp"
 #include "rollupd/service/aggregator.hpp"
 #include "rollupd/service/system_clock.hpp"
+#include "rollupd/service/thread_name.hpp"
 #include "rollupd/storage/database.hpp"
 
 namespace rollup::app {
@@ -94,7 +95,11 @@ class daemon {
     delivery::dispatcher_options dlo;
     dlo.max_attempts = cfg.delivery.webhook.max_attempts;
     dlo.metrics = registry;
-    dispatcher_ = std::make_unique<delivery::dispatcher>(*db_, clock_, dlo);
+    {
+      // The pools' threads take their creator's name (thread_name.hpp).
+      const thread_name_scope named("rollupd-deliver");
+      dispatcher_ = std::make_unique<delivery::dispatcher>(*db_, clock_, dlo);
+    }
     dispatcher_->add(delivery::make_log_sink());
     if (!cfg.delivery.file_path.empty()) dispatcher_->add(delivery::make_file_sink(cfg.delivery.file_path));
     if (!cfg.delivery.webhook.url.empty())
@@ -109,7 +114,10 @@ class daemon {
     ao.on_queued = [d = dispatcher_.get()](const std::string& digest_id) { d->notify(digest_id); };
     ao.checkpoint_dir = (std::filesystem::path(cfg.data_dir) / "checkpoints").string();
     ao.metrics = registry;
-    aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));
+    {
+      const thread_name_scope named("rollupd-store");
+      aggregator_ = std::make_unique<aggregator>(*db_, clock_, std::move(ao));
+    }
     dispatcher_->start();
     ioc_ = std::make_unique<asio::io_context>(static_cast<int>(threads_));
     auto so = server_options_of(cfg);
@@ -160,7 +168,11 @@ class daemon {
 
     std::vector<std::thread> pool;
     pool.reserve(threads_ - 1);
-    for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { run_loop(); });
+    for (unsigned i = 1; i < threads_; ++i)
+      pool.emplace_back([this] {
+        name_this_thread("rollupd-net");
+        run_loop();
+      });
     run_loop();
     for (auto& t : pool) t.join();
     spdlog::info("stopped serving; closing the database");

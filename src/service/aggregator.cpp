@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "rollupd/service/id_generator.hpp"
+#include "rollupd/service/thread_name.hpp"
 #include "rollupd/storage/database.hpp"
 
 namespace rollup {
@@ -470,6 +471,7 @@ struct aggregator::impl {
   }
 
   void sync_loop() {
+    name_this_thread("rollupd-sync");
     std::unique_lock lock(sync_mutex_);
     for (;;) {
       sync_cv_.wait(lock, [this] { return sync_stop_ || !to_sync_.empty(); });
