@@ -28,6 +28,7 @@
 //
 // Prints "listening on 127.0.0.1:PORT" once it accepts; runs until killed.
 
+#include <pthread.h>
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -197,7 +198,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [--hand-off [--work-us N]] PORT [THREADS]\n", argv[0]);
     return 2;
   }
-  if (with_hand_off) storage_side.emplace(std::chrono::nanoseconds{static_cast<std::int64_t>(work_us * 1000)});
+  // Threads named as rollupd's roles are (tests/bench/run sums the CPU of
+  // each role): the hand-off pool's threads take the name this thread has
+  // while it makes them; the main thread serves the network too.
+  if (with_hand_off) {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    pthread_setname_np(pthread_self(), "floor-store");
+    storage_side.emplace(std::chrono::nanoseconds{static_cast<std::int64_t>(work_us * 1000)});
+    pthread_setname_np(pthread_self(), name);
+  }
   try {
     net::io_context ioc(static_cast<int>(threads));
     tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
@@ -205,7 +215,11 @@ int main(int argc, char** argv) {
     std::printf("listening on 127.0.0.1:%u\n", port);
     std::fflush(stdout);
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    for (unsigned i = 1; i < threads; ++i)
+      pool.emplace_back([&ioc] {
+        pthread_setname_np(pthread_self(), "floor-net");
+        ioc.run();
+      });
     ioc.run();
     for (auto& t : pool) t.join();
   } catch (const std::exception& e) {
