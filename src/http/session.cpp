@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -65,7 +66,7 @@ std::string path_of(beast::string_view target) {
 }  // namespace
 
 session::session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)), idle_timer_(stream_.get_executor()) {
+    : stream_(std::move(socket)), state_(std::move(state)), deadline_timer_(stream_.get_executor()) {
   beast::error_code ec;
   stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);  // small answers, often pipelined
 }
@@ -112,12 +113,9 @@ void session::do_read() {
   // Also makes the header read fail on a Content-Length over the limit.
   header_parser_->body_limit(state_->options.max_body_bytes);
   // While earlier answers are owed, the client is waiting on us, not idle:
-  // the deadline starts when the last answer has been written (arm_idle_timer).
+  // the deadline starts when the last answer has been written (on_write).
   read_has_deadline_ = queue_.empty();
-  if (read_has_deadline_)
-    stream_.expires_after(state_->options.read_timeout);
-  else
-    stream_.expires_never();
+  set_read_deadline(read_has_deadline_ ? std::chrono::steady_clock::now() + state_->options.read_timeout : no_deadline);
   reading_ = true;
   bhttp::async_read_header(stream_, buffer_, *header_parser_,
                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
@@ -125,8 +123,7 @@ void session::do_read() {
 
 void session::on_read_header(beast::error_code ec, std::size_t) {
   reading_ = false;
-  ++idle_generation_;
-  idle_timer_.cancel();
+  set_read_deadline(no_deadline);
   if (closed_) return;
   if (closing_) return do_linger();
   if (ec) return on_read_error(ec, 11);
@@ -153,7 +150,7 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
   // short wait).
   if (expects_continue(*body_parser_) && queue_.empty() && !writing_) {
     writing_ = true;
-    stream_.expires_after(state_->options.read_timeout);
+    set_write_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
     net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
                      beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
     return;
@@ -163,6 +160,7 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
 
 void session::on_continue_sent(beast::error_code ec, std::size_t) {
   writing_ = false;
+  set_write_deadline(no_deadline);
   if (closed_) return;
   if (ec) {
     fail(ec, "write");
@@ -174,13 +172,14 @@ void session::on_continue_sent(beast::error_code ec, std::size_t) {
 void session::do_read_body() {
   reading_ = true;
   read_has_deadline_ = true;
-  stream_.expires_after(state_->options.read_timeout);
+  set_read_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
   bhttp::async_read(stream_, buffer_, *body_parser_,
                     beast::bind_front_handler(&session::on_read_body, shared_from_this()));
 }
 
 void session::on_read_body(beast::error_code ec, std::size_t) {
   reading_ = false;
+  set_read_deadline(no_deadline);
   if (closed_) return;
   if (closing_) return do_linger();
   if (ec) return on_read_error(ec, body_parser_->get().version());
@@ -312,7 +311,7 @@ void session::do_write() {
   // counted in its next scrape.
   count(s);
   writing_ = true;
-  stream_.expires_after(state_->options.read_timeout);
+  set_write_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
   wire_.clear();
   append_wire_text(wire_, res, s.verb == bhttp::verb::head ? wire_body::without : wire_body::with);
   net::async_write(stream_, net::buffer(wire_),
@@ -321,6 +320,7 @@ void session::do_write() {
 
 void session::on_write(bool close, beast::error_code ec, std::size_t) {
   writing_ = false;
+  set_write_deadline(no_deadline);
   {
     const auto& s = queue_.front();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started);
@@ -337,7 +337,10 @@ void session::on_write(bool close, beast::error_code ec, std::size_t) {
   if (close) return do_close();
   do_write();
   do_read();
-  if (queue_.empty() && reading_ && !read_has_deadline_) arm_idle_timer();
+  if (queue_.empty() && reading_ && !read_has_deadline_) {  // owed nothing now: an idle client gets read_timeout
+    read_has_deadline_ = true;
+    set_read_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
+  }
   maybe_close();
 }
 
@@ -354,15 +357,36 @@ void session::count(const slot& s) const {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count());
 }
 
-void session::arm_idle_timer() {
-  const auto generation = ++idle_generation_;
-  idle_timer_.expires_after(state_->options.read_timeout);
-  idle_timer_.async_wait(beast::bind_front_handler(&session::on_idle_timer, shared_from_this(), generation));
+void session::set_read_deadline(std::chrono::steady_clock::time_point at) {
+  read_deadline_ = at;
+  watch_deadlines();
 }
 
-void session::on_idle_timer(std::uint64_t generation, beast::error_code ec) {
-  if (ec || generation != idle_generation_ || !reading_ || closing_) return;
-  spdlog::debug("http: closing a connection idle for {} s", state_->options.read_timeout.count());
+void session::set_write_deadline(std::chrono::steady_clock::time_point at) {
+  write_deadline_ = at;
+  watch_deadlines();
+}
+
+// Arms the timer when the earlier deadline comes before its wait ends (or
+// none is pending); a later deadline is left for on_deadline_timer.
+void session::watch_deadlines() {
+  const auto due = std::min(read_deadline_, write_deadline_);
+  if (closed_ || due == no_deadline || due >= timer_at_) return;
+  timer_at_ = due;
+  deadline_timer_.expires_at(due);  // a pending wait ends with operation_aborted
+  deadline_timer_.async_wait(beast::bind_front_handler(&session::on_deadline_timer, shared_from_this()));
+}
+
+void session::on_deadline_timer(beast::error_code ec) {
+  if (ec) return;  // re-armed earlier (a new wait is pending) or closed
+  timer_at_ = no_deadline;
+  const auto due = std::min(read_deadline_, write_deadline_);
+  if (closed_ || due == no_deadline) return;
+  if (std::chrono::steady_clock::now() < due) return watch_deadlines();
+  // An idle or slow client, or one that does not read its answers; when
+  // lingering, the peer had its moment.
+  if (!closing_)
+    spdlog::debug("http: closing a connection that made no progress for {} s", state_->options.read_timeout.count());
   close_now();
 }
 
@@ -374,8 +398,7 @@ void session::maybe_close() {
 void session::do_close() {
   if (closing_) return;
   closing_ = true;
-  ++idle_generation_;
-  idle_timer_.cancel();
+  set_read_deadline(no_deadline);
   beast::error_code ec;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   if (ec) return close_now();
@@ -393,12 +416,13 @@ void session::do_close() {
 void session::do_linger() {
   if (closed_) return;
   reading_ = true;
-  stream_.expires_at(linger_until_);
+  set_read_deadline(linger_until_);
   stream_.async_read_some(net::buffer(linger_buf_), beast::bind_front_handler(&session::on_linger, shared_from_this()));
 }
 
 void session::on_linger(beast::error_code ec, std::size_t) {
   reading_ = false;
+  set_read_deadline(no_deadline);
   if (ec || closed_) return close_now();
   do_linger();
 }
@@ -408,8 +432,7 @@ void session::close_now() {
   closed_ = true;
   closing_ = true;
   read_done_ = true;
-  ++idle_generation_;
-  idle_timer_.cancel();
+  deadline_timer_.cancel();
   stream_.close();
 }
 

@@ -85,8 +85,16 @@ class session : public std::enable_shared_from_this<session> {
   void on_response(std::uint64_t seq, response res);
   void do_write();
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
-  void arm_idle_timer();
-  void on_idle_timer(std::uint64_t generation, boost::beast::error_code ec);
+  // Deadlines (read_timeout, linger_time): one per direction, each set when
+  // an operation starts and cleared when it ends; one timer watches the
+  // earlier. Moving a deadline only stores a time: the timer, when it fires
+  // before the current deadline, waits again for the rest, so a request
+  // costs no timer operations (arming and cancelling one per read and per
+  // write was a tenth of a request's CPU, tests/bench/RESULTS.md, session 16).
+  void set_read_deadline(std::chrono::steady_clock::time_point at);
+  void set_write_deadline(std::chrono::steady_clock::time_point at);
+  void watch_deadlines();
+  void on_deadline_timer(boost::beast::error_code ec);
   void maybe_close();
   void do_close();
   void do_linger();
@@ -102,8 +110,11 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> body_parser_;
   std::deque<slot> queue_;      // answers owed, in request order
   std::uint64_t head_seq_ = 0;  // sequence number of queue_.front()
-  boost::asio::steady_timer idle_timer_;
-  std::uint64_t idle_generation_ = 0;
+  static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point read_deadline_ = no_deadline;
+  std::chrono::steady_clock::time_point write_deadline_ = no_deadline;
+  std::chrono::steady_clock::time_point timer_at_ = no_deadline;  // when the timer's wait ends; none pending
+  boost::asio::steady_timer deadline_timer_;
   std::chrono::steady_clock::time_point linger_until_;
   std::array<char, 4096> linger_buf_{};
   bool registered_ = false;  // counted in server_state

@@ -21,9 +21,9 @@
 namespace rollup::test {
 namespace {
 
-using nlohmann::json;
 using bhttp::status;
 using bhttp::verb;
+using nlohmann::json;
 
 // SPEC §1: the request of the original service's documentation.
 constexpr std::string_view spec_body =
@@ -41,7 +41,8 @@ class http_server : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device rd;
-    dir_ = std::filesystem::temp_directory_path() / ("rollupd-http-test-" + std::to_string(rd()) + std::to_string(rd()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("rollupd-http-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(dir_);
     storage::database_options dbo;
     dbo.path = dir_.string();
@@ -88,7 +89,8 @@ class http_server : public ::testing::Test {
   // in_flight() drops when the server's write completes, which may be just
   // after the client has read the answer.
   bool in_flight_drops_to_zero() const {
-    for (int i = 0; i < 200 && server_->in_flight() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 200 && server_->in_flight() != 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return server_->in_flight() == 0;
   }
 
@@ -152,7 +154,8 @@ TEST_F(http_server, spec_request_three_times_emits_a_digest_of_three) {
 
 TEST_F(http_server, v1_path_and_case_insensitive_keys) {
   start();
-  const auto res = post("/v1/notifications", R"({"EMAIL":" B@Example.com ","notification":"x","PRIORITY":"low","Extra":1})");
+  const auto res =
+      post("/v1/notifications", R"({"EMAIL":" B@Example.com ","notification":"x","PRIORITY":"low","Extra":1})");
   ASSERT_EQ(res.result(), status::accepted) << res.body();
   EXPECT_EQ(body_json(res)["Email"], "b@example.com");
   EXPECT_EQ(body_json(res)["Pending"], 1);
@@ -172,10 +175,9 @@ TEST_F(http_server, v1_path_and_case_insensitive_keys) {
 
 TEST_F(http_server, array_with_invalid_elements_is_refused_whole) {
   start();
-  const json batch = json::array({notification_for("ok@example.com"),
-                                  json{{"Email", "not-an-email"}, {"Notification", "x"}},
-                                  notification_for("ok@example.com"),
-                                  json{{"Email", "c@example.com"}, {"Priority", "URGENT"}}});
+  const json batch =
+      json::array({notification_for("ok@example.com"), json{{"Email", "not-an-email"}, {"Notification", "x"}},
+                   notification_for("ok@example.com"), json{{"Email", "c@example.com"}, {"Priority", "URGENT"}}});
   const auto res = post("/notifications", batch.dump());
   expect_problem(res, status::unprocessable_entity, "validation-failed");
   const auto errors = body_json(res)["errors"];
@@ -193,8 +195,8 @@ TEST_F(http_server, array_with_invalid_elements_is_refused_whole) {
 
 TEST_F(http_server, array_of_valid_notifications_answers_results_in_order) {
   start();
-  const json batch = json::array({notification_for("x@example.com"), notification_for("y@example.com"),
-                                  notification_for("x@example.com")});
+  const json batch = json::array(
+      {notification_for("x@example.com"), notification_for("y@example.com"), notification_for("x@example.com")});
   const auto res = post("/notifications", batch.dump());
   ASSERT_EQ(res.result(), status::accepted) << res.body();
   const auto results = body_json(res)["Results"];
@@ -222,8 +224,8 @@ TEST_F(http_server, malformed_json_is_400_with_the_byte_offset) {
   EXPECT_EQ(body_json(empty)["offset"], 0);
 
   // Nesting is bounded, so a small body cannot make deep recursion later.
-  const auto deep = R"({"Email":"a@example.com","Notification":"x","Extra":)" + std::string(1000, '[') +
-                    std::string(1000, ']') + "}";
+  const auto deep =
+      R"({"Email":"a@example.com","Notification":"x","Extra":)" + std::string(1000, '[') + std::string(1000, ']') + "}";
   expect_problem(post("/notifications", deep), status::bad_request, "bad-request");
 }
 
@@ -233,8 +235,9 @@ TEST_F(http_server, content_type_must_be_json) {
   expect_problem(res, status::unsupported_media_type, "unsupported-media-type");
   EXPECT_NE(body_json(res)["detail"].get<std::string>().find("Content-Type: application/json"), std::string::npos);
 
-  EXPECT_EQ(post("/notifications", std::string(spec_body), {{"Content-Type", "application/json; charset=utf-8"}}).result(),
-            status::accepted);
+  EXPECT_EQ(
+      post("/notifications", std::string(spec_body), {{"Content-Type", "application/json; charset=utf-8"}}).result(),
+      status::accepted);
   EXPECT_EQ(post("/notifications", std::string(spec_body), {{"Content-Type", "Application/Vnd.Rollup+JSON"}}).result(),
             status::accepted);
   auto c = connect();
@@ -248,8 +251,9 @@ TEST_F(http_server, content_length_over_the_limit_is_413_before_the_body) {
   o.max_body_bytes = 1024;
   start(o);
   auto c = connect();
-  ASSERT_FALSE(c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Content-Length: 5000000\r\n\r\n"));
+  ASSERT_FALSE(
+      c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 5000000\r\n\r\n"));
   auto [ec, res] = c->read();  // answered although no body byte was sent
   ASSERT_FALSE(ec) << ec.message();
   expect_problem(res, status::payload_too_large, "payload-too-large");
@@ -310,9 +314,10 @@ TEST_F(http_server, head_is_answered_as_get_without_the_body) {
   ASSERT_FALSE(full.body().empty());
 
   auto c = connect();
-  ASSERT_FALSE(c->write_raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "HEAD /notifications HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_FALSE(
+      c->write_raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "HEAD /notifications HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto [e1, head] = c->read(true);
   ASSERT_FALSE(e1) << e1.message();
   EXPECT_EQ(head.result(), status::ok);
@@ -362,8 +367,9 @@ TEST_F(http_server, pipelined_requests_are_answered_in_order) {
   start();
   auto c = connect();
   const auto n = notification_for("p@example.com").dump();
-  const auto post_req = "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                        std::to_string(n.size()) + "\r\n\r\n" + n;
+  const auto post_req =
+      "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(n.size()) + "\r\n\r\n" + n;
   const std::string get_req = "GET /v1/aggregations/p%40example.com HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_FALSE(c->write_raw(post_req + post_req + get_req + "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
 
@@ -416,9 +422,10 @@ TEST_F(http_server, expect_100_continue_gets_an_interim_answer) {
   start();
   auto c = connect();
   const std::string body(spec_body);
-  ASSERT_FALSE(c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Expect: 100-continue\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_FALSE(
+      c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Expect: 100-continue\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n"));
   auto [e1, interim] = c->read();
   ASSERT_FALSE(e1) << e1.message();
   EXPECT_EQ(interim.result(), status::continue_);
@@ -467,8 +474,7 @@ TEST_F(http_server, flush_emits_the_open_group) {
   const auto id = d["Id"].get<std::string>();
 
   expect_problem(get("/v1/aggregations/f%40example.com"), status::not_found, "not-found");
-  expect_problem(connect()->send(verb::post, "/v1/aggregations/f%40example.com/flush"), status::not_found,
-                 "not-found");
+  expect_problem(connect()->send(verb::post, "/v1/aggregations/f%40example.com/flush"), status::not_found, "not-found");
 
   const auto one = get("/v1/digests/" + id);
   ASSERT_EQ(one.result(), status::ok) << one.body();
@@ -604,6 +610,26 @@ TEST_F(http_server, idle_and_slow_connections_are_closed_after_read_timeout) {
   EXPECT_TRUE(idle->closed_by_server());
   EXPECT_TRUE(slow->closed_by_server());
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{5});
+}
+
+// The deadline moves with each request while the timer keeps the first
+// one: when it fires early it must wait again for the rest, not close.
+TEST_F(http_server, a_connection_in_use_outlives_read_timeout_and_is_closed_once_idle) {
+  http::server_options o;
+  o.read_timeout = std::chrono::seconds{1};
+  start(o);
+  auto c = connect();
+  const auto started = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - started < std::chrono::milliseconds{2500}) {
+    ASSERT_EQ(c->get("/livez").result(), status::ok) << "closed while in use";
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  }
+  const auto last = std::chrono::steady_clock::now();
+  ASSERT_EQ(c->get("/livez").result(), status::ok);
+  EXPECT_TRUE(c->closed_by_server());
+  const auto idle = std::chrono::steady_clock::now() - last;
+  EXPECT_GE(idle, std::chrono::milliseconds{900}) << "closed before read_timeout of idleness";
+  EXPECT_LT(idle, std::chrono::seconds{5});
 }
 
 TEST_F(http_server, start_fails_clearly_when_the_port_is_taken) {
