@@ -90,7 +90,7 @@ class session : public std::enable_shared_from_this<session> {
   // earlier. Moving a deadline only stores a time: the timer, when it fires
   // before the current deadline, waits again for the rest, so a request
   // costs no timer operations (arming and cancelling one per read and per
-  // write was a tenth of a request's CPU, tests/bench/RESULTS.md, session 16).
+  // write was 8 % of a request's CPU, tests/bench/RESULTS.md, session 16).
   void set_read_deadline(std::chrono::steady_clock::time_point at);
   void set_write_deadline(std::chrono::steady_clock::time_point at);
   void watch_deadlines();
