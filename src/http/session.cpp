@@ -114,8 +114,7 @@ void session::do_read() {
   header_parser_->body_limit(state_->options.max_body_bytes);
   // While earlier answers are owed, the client is waiting on us, not idle:
   // the deadline starts when the last answer has been written (on_write).
-  read_has_deadline_ = queue_.empty();
-  set_read_deadline(read_has_deadline_ ? std::chrono::steady_clock::now() + state_->options.read_timeout : no_deadline);
+  set_read_deadline(queue_.empty() ? std::chrono::steady_clock::now() + state_->options.read_timeout : no_deadline);
   reading_ = true;
   bhttp::async_read_header(stream_, buffer_, *header_parser_,
                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
@@ -171,7 +170,6 @@ void session::on_continue_sent(beast::error_code ec, std::size_t) {
 
 void session::do_read_body() {
   reading_ = true;
-  read_has_deadline_ = true;
   set_read_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
   bhttp::async_read(stream_, buffer_, *body_parser_,
                     beast::bind_front_handler(&session::on_read_body, shared_from_this()));
@@ -337,10 +335,9 @@ void session::on_write(bool close, beast::error_code ec, std::size_t) {
   if (close) return do_close();
   do_write();
   do_read();
-  if (queue_.empty() && reading_ && !read_has_deadline_) {  // owed nothing now: an idle client gets read_timeout
-    read_has_deadline_ = true;
+  // Owed nothing now: a read begun without a deadline gets read_timeout.
+  if (queue_.empty() && reading_ && read_deadline_ == no_deadline)
     set_read_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
-  }
   maybe_close();
 }
 

@@ -119,7 +119,6 @@ class session : public std::enable_shared_from_this<session> {
   std::array<char, 4096> linger_buf_{};
   bool registered_ = false;  // counted in server_state
   bool reading_ = false;
-  bool read_has_deadline_ = false;
   bool read_done_ = false;  // no more requests will be read
   bool writing_ = false;
   bool closing_ = false;  // send side shut down, lingering
