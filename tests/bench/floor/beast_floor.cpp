@@ -28,7 +28,6 @@
 //
 // Prints "listening on 127.0.0.1:PORT" once it accepts; runs until killed.
 
-#include <pthread.h>
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -44,6 +43,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "rollupd/service/thread_name.hpp"
 
 namespace {
 
@@ -202,11 +203,8 @@ int main(int argc, char** argv) {
   // each role): the hand-off pool's threads take the name this thread has
   // while it makes them; the main thread serves the network too.
   if (with_hand_off) {
-    char name[16] = {};
-    pthread_getname_np(pthread_self(), name, sizeof name);
-    pthread_setname_np(pthread_self(), "floor-store");
+    const rollup::thread_name_scope named("floor-store");
     storage_side.emplace(std::chrono::nanoseconds{static_cast<std::int64_t>(work_us * 1000)});
-    pthread_setname_np(pthread_self(), name);
   }
   try {
     net::io_context ioc(static_cast<int>(threads));
@@ -217,7 +215,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i)
       pool.emplace_back([&ioc] {
-        pthread_setname_np(pthread_self(), "floor-net");
+        rollup::name_this_thread("floor-net");
         ioc.run();
       });
     ioc.run();
