@@ -111,7 +111,7 @@ class daemon {
 
     auto ao = aggregator_options_of(cfg);
     ao.sinks = dispatcher_->sink_names();
-    ao.on_queued = [d = dispatcher_.get()](const std::string& digest_id) { d->notify(digest_id); };
+    ao.on_queued = [d = dispatcher_.get()](queued_digests q) { d->notify(q.lowest_id, std::move(q.made)); };
     ao.checkpoint_dir = (std::filesystem::path(cfg.data_dir) / "checkpoints").string();
     ao.metrics = registry;
     {

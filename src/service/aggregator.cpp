@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -272,7 +273,7 @@ struct aggregator::impl {
         after_sync(std::move(d));
         continue;
       }
-      if (d.committed && d.first_queued && options_.on_queued) options_.on_queued(*d.first_queued);
+      if (d.committed && !d.queued.empty() && options_.on_queued) options_.on_queued(queued_of({&d, 1}));
       d.answer(std::nullopt);
     }
   }
@@ -280,11 +281,22 @@ struct aggregator::impl {
   // What one transaction did, for the callers to hear once it is durable.
   struct applied {
     bool committed = false;
-    std::optional<std::string> first_queued;  // the lowest digest Id it queued
+    std::vector<std::shared_ptr<const digest>> queued;  // the digests it queued, lowest Id first
     // Answers the transaction's callers; a failed sync, when given, answers
     // instead of what the transaction did.
     std::function<void(const std::optional<error>& sync_failure)> answer;
   };
+
+  // What the transactions in `done` queued, for the dispatcher.
+  static queued_digests queued_of(std::span<applied> done) {
+    queued_digests q;
+    for (auto& d : done) {
+      if (d.queued.empty()) continue;
+      if (q.made.empty() || d.queued.front()->id < q.lowest_id) q.lowest_id = d.queued.front()->id;
+      std::move(d.queued.begin(), d.queued.end(), std::back_inserter(q.made));
+    }
+    return q;
+  }
 
   // What each of one user's jobs answers.
   struct user_outcome {
@@ -297,7 +309,7 @@ struct aggregator::impl {
     std::int64_t open_delta = 0;
     std::uint64_t accepted = 0, duplicates = 0;
     std::vector<completion_reason> reasons;
-    std::optional<std::string> first_queued;  // the lowest digest Id the transaction queues
+    std::vector<std::shared_ptr<const digest>> queued;  // the digests the transaction queues, lowest Id first
   };
 
   // --- the load–strategy–save cycle ----------------------------------------
@@ -345,7 +357,7 @@ struct aggregator::impl {
     jobs.reserve(work.size());
     for (auto& w : work) jobs.push_back(std::move(w.jobs));
     const bool committed = !failure.has_value();
-    return applied{committed, std::move(counts.first_queued),
+    return applied{committed, std::move(counts.queued),
                    [this, jobs = std::move(jobs), outcomes = std::move(outcomes),
                     failure = std::move(failure)](const std::optional<error>& sync_failure) mutable {
                      const auto& why = failure ? failure : sync_failure;
@@ -391,10 +403,10 @@ struct aggregator::impl {
     const bool was_open = state.has_value();
     bool changed = false;
     const auto pending = [&] { return state ? state->notifications.size() : 0; };
-    const auto queued = [&](const digest& d) -> std::optional<error> {
-      if (auto r = txn.put_digest(d, options_.sinks); !r) return r.err();
-      counts.reasons.push_back(d.reason);
-      if (!counts.first_queued) counts.first_queued = d.id;
+    const auto queued = [&](std::shared_ptr<const digest> d) -> std::optional<error> {
+      if (auto r = txn.put_digest(*d, options_.sinks); !r) return r.err();
+      counts.reasons.push_back(d->reason);
+      counts.queued.push_back(std::move(d));
       return std::nullopt;
     };
 
@@ -412,10 +424,10 @@ struct aggregator::impl {
         }
         // Late: it fell due while the daemon was not running.
         const bool late = timeout && *state->due_at < started_at_;
-        auto d = complete(std::move(*state), jb.why, ids_.next(now), now, late);
+        auto d = std::make_shared<const digest>(complete(std::move(*state), jb.why, ids_.next(now), now, late));
         state.reset();
         if (auto e = queued(d)) return e;
-        out.flush_out[j] = result<digest>(std::move(d));
+        out.flush_out[j] = result<digest>(*d);
         changed = true;
         continue;
       }
@@ -426,7 +438,7 @@ struct aggregator::impl {
           if (!seen) return seen.err();
           if (*seen) {
             ++counts.duplicates;
-            out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, std::nullopt});
+            out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), true, nullptr});
             continue;
           }
           if (auto r = txn.remember(cid, *key, now + options_.dedupe_window); !r) return r.err();
@@ -436,9 +448,12 @@ struct aggregator::impl {
         state = std::move(step.state);
         changed = true;
         ++counts.accepted;
-        if (step.emitted)
-          if (auto e = queued(*step.emitted)) return e;
-        out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(step.emitted)});
+        std::shared_ptr<const digest> emitted;  // one copy, for the answer and the dispatcher
+        if (step.emitted) {
+          emitted = std::make_shared<const digest>(std::move(*step.emitted));
+          if (auto e = queued(emitted)) return e;
+        }
+        out.ingest_out[j].emplace_back(index, ingest_result{cid, pending(), false, std::move(emitted)});
       }
     }
     if (changed) {
@@ -480,10 +495,10 @@ struct aggregator::impl {
       lock.unlock();
       const auto synced = db_.sync_wal();
       const auto failure = synced ? std::nullopt : std::optional<error>(synced.err());
-      std::optional<std::string> lowest;
-      for (const auto& d : batch)
-        if (d.first_queued && (!lowest || *d.first_queued < *lowest)) lowest = d.first_queued;
-      if (!failure && lowest && options_.on_queued) options_.on_queued(*lowest);
+      if (!failure && options_.on_queued) {
+        auto queued = queued_of(batch);
+        if (!queued.made.empty()) options_.on_queued(std::move(queued));
+      }
       for (auto& d : batch) d.answer(failure);
       lock.lock();
     }
@@ -761,7 +776,7 @@ void aggregator::redeliver(std::string id, handler<std::size_t> done) {
     if (sinks->empty())
       return result<std::size_t>(errc::conflict, "digest " + id + " has no dead-lettered delivery to send again");
     for (const auto& sink : *sinks) impl_->metrics_.outbox_depth.with({sink}).add(1);
-    if (impl_->options_.on_queued) impl_->options_.on_queued(id);
+    if (impl_->options_.on_queued) impl_->options_.on_queued(queued_digests{id, {}});
     return sinks->size();
   });
 }

@@ -58,7 +58,9 @@ class dispatcher {
   // (thread-safe, cheap: passes coalesce). A pass reads the outbox from the
   // lowest such Id or the oldest entry it last found pending, whichever is
   // lower, so it never walks the deleted keys of entries retired long ago.
-  void notify(const std::string& from);
+  // `made`: the new digests as committed (a digest never changes once
+  // committed), so each sink's first attempt need not read them back.
+  void notify(const std::string& from, std::vector<std::shared_ptr<const digest>> made = {});
   // Anything may be new: the next pass reads each outbox from its start.
   void notify();
   // Stops starting attempts, waits up to `grace` for those in flight, then

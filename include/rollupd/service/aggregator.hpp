@@ -32,6 +32,14 @@ namespace storage {
 class database;
 }
 
+// What a commit queued for delivery: the lowest digest Id it queued (the
+// dispatcher need look no further back), and the digests it made, as they
+// were committed (none when it queued a stored digest again).
+struct queued_digests {
+  std::string lowest_id;
+  std::vector<std::shared_ptr<const digest>> made;
+};
+
 struct aggregator_options {
   policy rules;
   duration completion_timeout = std::chrono::minutes{10};  // 0 = never
@@ -47,9 +55,8 @@ struct aggregator_options {
   bool sync_after_commit = false;
   duration timeout_tick = std::chrono::seconds{1};  // how often due groups are looked for
   std::vector<std::string> sinks{"log"};            // every digest is queued for each of these
-  // Called after a commit that queued digests, with the lowest digest Id it
-  // queued (wakes the dispatcher, which need look no further back).
-  std::function<void(const std::string& digest_id)> on_queued;
+  // Called after a commit that queued digests (wakes the dispatcher).
+  std::function<void(queued_digests)> on_queued;
   std::string checkpoint_dir;  // where checkpoint() puts its copies; empty = checkpoints off
   // Where the counts of notifications, digests, open groups and queued
   // deliveries go (the daemon shares one registry among its rooms).
@@ -66,7 +73,7 @@ struct ingest_result {
   std::string email;  // correlation ID
   std::size_t pending = 0;
   bool duplicate = false;
-  std::optional<digest> emitted;
+  std::shared_ptr<const digest> emitted;  // none unless it completed a group
 };
 
 // SPEC §4.2 open group views.

@@ -24,7 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Fails the first `failures` attempts (optionally asking Retry-After), then
-// confirms; records the order of confirmed digests.
+// confirms; records the order of confirmed digests, and the first
+// notification's text of every attempt.
 class scripted_sink final : public sink {
  public:
   explicit scripted_sink(int failures, std::optional<duration> retry_after = std::nullopt)
@@ -33,6 +34,7 @@ class scripted_sink final : public sink {
   void deliver(const digest& d, const std::string&, std::function<void(attempt_outcome)> done) override {
     std::unique_lock lock(mutex_);
     ++attempts_;
+    texts_.push_back(d.notifications.at(0).text);
     if (failures_ > 0) {
       --failures_;
       lock.unlock();
@@ -50,6 +52,10 @@ class scripted_sink final : public sink {
     std::lock_guard lock(mutex_);
     return attempts_;
   }
+  std::vector<std::string> texts() {
+    std::lock_guard lock(mutex_);
+    return texts_;
+  }
 
  private:
   std::mutex mutex_;
@@ -57,6 +63,7 @@ class scripted_sink final : public sink {
   std::optional<duration> retry_after_;
   int attempts_ = 0;
   std::vector<std::string> confirmed_;
+  std::vector<std::string> texts_;
 };
 
 digest make_digest(const std::string& id, const std::string& email, timestamp at) {
@@ -308,6 +315,24 @@ TEST_F(dispatcher_test, AFailedAttemptIsTriedAgainWithoutBeingNamed) {
   ASSERT_TRUE(eventually([&] { return state_of(id_of(1), "scripted").attempts == 1; }));
   clock_.advance(1s);
   ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1U; }));
+  d->stop(1s);
+}
+
+TEST_F(dispatcher_test, ASinkDeliversTheCopyItIsHandedOnceThenReadsTheDigestBack) {
+  // The copy says so in its text; the stored digest says "x". The copy is
+  // handed over first, so whichever pass reaches the entry finds it.
+  auto owned = std::make_unique<scripted_sink>(1, 100ms);
+  auto* sk = owned.get();
+  auto d = start_unpolled(std::move(owned));
+  auto handed = make_digest(id_of(1), "a@x.io", clock_.now());
+  handed.notifications[0].text = "handed over";
+  d->notify(id_of(1), {std::make_shared<const digest>(handed)});
+  put(id_of(1), "a@x.io", {"scripted"});
+  d->notify(id_of(1));
+  ASSERT_TRUE(eventually([&] { return state_of(id_of(1), "scripted").attempts == 1; }));
+  clock_.advance(1s);  // the retry reads the stored digest
+  ASSERT_TRUE(eventually([&] { return sk->confirmed().size() == 1U; }));
+  EXPECT_EQ(sk->texts(), (std::vector<std::string>{"handed over", "x"}));
   d->stop(1s);
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -362,6 +363,46 @@ TEST_P(strand_test, OverlappingArraysApplyEachOnceInOrderAndNeverWaitForEachOthe
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, strand_test, ::testing::Bool(), [](const auto& mode) {
+  return std::string(mode.param ? "SyncAfterCommit" : "AnswerAtCommit");
+});
+
+// A commit that queues digests tells on_queued (which wakes the dispatcher)
+// before it answers: the lowest Id, and the digests as they were stored.
+class queued_test : public aggregator_test, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(queued_test, ACommitHandsOverTheDigestsItQueued) {
+  std::mutex m;
+  std::vector<queued_digests> told;
+  aggregator_options o;
+  o.sync_after_commit = GetParam();
+  o.on_queued = [&](queued_digests q) {
+    std::lock_guard lock(m);
+    told.push_back(std::move(q));
+  };
+  start(o);
+  auto r = ingest({make("a@x.io", "1"), make("a@x.io", "2"), make("b@x.io", "3", priority::high), make("a@x.io", "4")});
+  ASSERT_TRUE(r);
+  ASSERT_TRUE((*r)[2].emitted);
+  ASSERT_TRUE((*r)[3].emitted);
+  std::lock_guard lock(m);
+  std::set<std::string> made;
+  for (const auto& q : told) {
+    ASSERT_FALSE(q.made.empty());
+    for (const auto& d : q.made) {
+      EXPECT_LE(q.lowest_id, d->id);
+      made.insert(d->id);
+      auto stored = wait<stored_digest>([&](auto done) { agg_->get_digest(d->id, std::move(done)); });
+      ASSERT_TRUE(stored);
+      EXPECT_EQ(stored->d.email, d->email);
+      ASSERT_EQ(stored->d.notifications.size(), d->notifications.size());
+      for (std::size_t i = 0; i < d->notifications.size(); ++i)
+        EXPECT_EQ(stored->d.notifications[i].text, d->notifications[i].text);
+    }
+  }
+  EXPECT_EQ(made, (std::set<std::string>{(*r)[2].emitted->id, (*r)[3].emitted->id}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, queued_test, ::testing::Bool(), [](const auto& mode) {
   return std::string(mode.param ? "SyncAfterCommit" : "AnswerAtCommit");
 });
 
