@@ -139,15 +139,21 @@ result<std::optional<group>> read_stored_group(const std::string& cid, std::stri
 
 // The families read and written one key at a time, never scanned in a
 // cycle (the open groups, the idempotency records), keep their memtable in
-// a hash table of small skiplists, one bucket per key, instead of one
-// skiplist of everything. Each cycle reads and writes its user's group: in
-// one large skiplist each of those searches cost a cache miss per level, and
-// searches were a quarter of a storage cycle's CPU (tests/bench/RESULTS.md,
-// session 8). A scan of such a family must ask for total order
-// (ordered_scan), which costs a sorted copy of the memtable's keys.
+// a hash table of buckets, one per key, instead of one skiplist of
+// everything. Each cycle reads and writes its user's group: in one large
+// skiplist each of those searches cost a cache miss per level, and searches
+// were a quarter of a storage cycle's CPU (tests/bench/RESULTS.md, session 8).
+// A bucket is a sorted list (a skiplist once it holds over 256 entries):
+// a key's newest version sorts first, so writing and reading a group touch
+// the list's head. In skiplist buckets Debian's RocksDB, built with its
+// assertions on, searched each bucket twice per write (session 17). A scan
+// of such a family must ask for total order (ordered_scan), which costs a
+// sorted copy of the memtable's keys.
 void point_lookup_options(rocksdb::ColumnFamilyOptions& o) {
   o.prefix_extractor.reset(rocksdb::NewNoopTransform());  // the bucket is the whole key
-  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_buckets));
+  o.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(memtable_buckets, /*huge_page_tlb_size=*/0,
+                                                              /*bucket_entries_logging_threshold=*/0,
+                                                              /*if_log_bucket_dist_when_flash=*/false));
 }
 
 // The prefix of a key "correlation ID \0 rest": the correlation ID and its \0.
