@@ -377,7 +377,9 @@ struct dispatcher::impl {
     }
   }
 
-  // The copy of digest `id`, if one was handed over; each lane takes it once.
+  // The copy of digest `id`, if one was handed over: it goes once taken as
+  // many times as there are lanes (a retry that takes it again leaves
+  // another lane to read the digest back, which is the same).
   std::shared_ptr<const digest> take_copy(const std::string& id) {
     std::lock_guard lock(copies_mutex_);
     const auto it = copies_.find(id);
