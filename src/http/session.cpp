@@ -100,7 +100,13 @@ void session::close() {
 }
 
 void session::do_read() {
-  if (reading_ || read_done_ || closing_ || queue_.size() >= max_pending_requests || state_->draining.load()) return;
+  if (reading_ || read_done_ || closing_ || queue_.size() >= max_pending_requests) return;
+  // Draining: a connection owed answers reads no more, as its last answer
+  // closes it (do_write); one owed nothing reads its next request, which is
+  // answered 503 (or, for the probes, as usual) and closes it. Closing it
+  // instead would cut the connection under a request the client may
+  // already have sent.
+  if (state_->draining.load() && !queue_.empty()) return;
   // While answers are owed, only requests already buffered are read ahead
   // (pipelining); otherwise reading resumes once the last answer is written.
   // A client that waits for its answer sends nothing meanwhile: reading
@@ -389,7 +395,7 @@ void session::on_deadline_timer(beast::error_code ec) {
 
 void session::maybe_close() {
   if (closing_ || writing_ || reading_ || !queue_.empty()) return;
-  if (read_done_ || state_->draining.load()) do_close();
+  if (read_done_) do_close();
 }
 
 void session::do_close() {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -580,6 +581,47 @@ TEST_F(http_server, readyz_turns_503_when_draining) {
   EXPECT_FALSE(refused[bhttp::field::retry_after].empty());
   EXPECT_FALSE(refused.keep_alive());
   EXPECT_TRUE(producer->closed_by_server());
+  EXPECT_TRUE(in_flight_drops_to_zero());
+}
+
+// A keep-alive answer still being written when the drain begins: the
+// connection stays open, and the client's next request gets the 503 (it
+// used to be closed under that request: "end of stream").
+TEST_F(http_server, a_connection_written_to_across_the_drain_answers_its_next_request_503) {
+  start();
+  // An answer larger than the server's send buffer can grow to
+  // (tcp_wmem's maximum) and the client's small receive buffer together,
+  // so its write waits for the client to read.
+  std::size_t send_buffer_max = 4 * 1024 * 1024;
+  if (std::ifstream wmem("/proc/sys/net/ipv4/tcp_wmem"); wmem) {
+    std::size_t min = 0;
+    std::size_t initial = 0;
+    wmem >> min >> initial >> send_buffer_max;
+  }
+  // Digests of three notifications of 16,000 bytes, posted 20 to a request.
+  const std::string text(16000, 'x');
+  const std::size_t digests = (2 * send_buffer_max / (3 * text.size()) / 20 + 1) * 20;
+  const json twenty(60, notification_for("big@example.com", text));
+  for (std::size_t i = 0; i < digests / 20; ++i)
+    ASSERT_EQ(post("/notifications", twenty.dump()).result(), status::accepted);
+
+  test_client c(endpoint_, 4096);
+  ASSERT_FALSE(c.connect_error());
+  ASSERT_FALSE(c.write_raw("GET /v1/digests?email=big%40example.com&limit=" + std::to_string(digests) +
+                           " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_FALSE(c.read_first_bytes());  // the answer is being written, keep-alive
+  server_->begin_drain();
+
+  const auto [ec, listed] = c.read();
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(listed.result(), status::ok);
+  EXPECT_TRUE(listed.keep_alive());
+  EXPECT_EQ(body_json(listed)["Digests"].size(), digests);
+
+  const auto draining = c.get("/readyz");
+  expect_problem(draining, status::service_unavailable, "draining");
+  EXPECT_FALSE(draining.keep_alive());
+  EXPECT_TRUE(c.closed_by_server());
   EXPECT_TRUE(in_flight_drops_to_zero());
 }
 

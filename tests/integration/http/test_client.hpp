@@ -3,6 +3,7 @@
 // its own io_context until the operation finished or its deadline passed,
 // so a misbehaving server fails a test instead of hanging it.
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
-#include <array>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -33,7 +33,13 @@ inline constexpr std::chrono::seconds client_deadline{10};
 
 class test_client {
  public:
-  explicit test_client(const net::ip::tcp::endpoint& at) : stream_(ioc_) {
+  // `receive_buffer` (bytes; 0: the system's, which grows to megabytes):
+  // a small one makes a large answer wait in the server's write.
+  explicit test_client(const net::ip::tcp::endpoint& at, int receive_buffer = 0) : stream_(ioc_) {
+    if (receive_buffer > 0) {  // before connecting, so the window is small from the start
+      stream_.socket().open(at.protocol());
+      stream_.socket().set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    }
     stream_.expires_after(client_deadline);
     stream_.async_connect(at, [this](beast::error_code ec) { connect_error_ = ec; });
     run();
@@ -46,6 +52,19 @@ class test_client {
     stream_.expires_after(client_deadline);
     net::async_write(stream_, net::buffer(bytes.data(), bytes.size()),
                      [&](beast::error_code ec, std::size_t) { result = ec; });
+    run();
+    return result;
+  }
+
+  // Reads at least one byte of the next response and keeps it for read():
+  // the server has then begun to write it.
+  beast::error_code read_first_bytes() {
+    beast::error_code result;
+    stream_.expires_after(client_deadline);
+    stream_.async_read_some(buffer_.prepare(1024), [&](beast::error_code ec, std::size_t n) {
+      result = ec;
+      buffer_.commit(n);
+    });
     run();
     return result;
   }
@@ -123,8 +142,6 @@ class test_client {
   beast::error_code connect_error_;
 };
 
-inline nlohmann::json body_json(const http_response& res) {
-  return nlohmann::json::parse(res.body(), nullptr, false);
-}
+inline nlohmann::json body_json(const http_response& res) { return nlohmann::json::parse(res.body(), nullptr, false); }
 
 }  // namespace rollup::test
