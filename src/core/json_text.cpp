@@ -34,32 +34,60 @@ char short_escape(unsigned char c) {
   }
 }
 
+// What a byte of a string needs when written as JSON: nothing, a
+// two-character escape, a \u00XX escape, or (past ASCII) a UTF-8 check.
+enum class byte_kind : std::uint8_t { plain, short_escape, long_escape, non_ascii };
+
+constexpr std::array<byte_kind, 256> byte_kinds = [] {
+  std::array<byte_kind, 256> kinds{};
+  for (std::size_t c = 0; c < 0x20; ++c) kinds[c] = byte_kind::long_escape;
+  for (const char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'})
+    kinds[static_cast<unsigned char>(c)] = byte_kind::short_escape;
+  for (std::size_t c = 0x80; c < 0x100; ++c) kinds[c] = byte_kind::non_ascii;
+  return kinds;
+}();
+
 // The bytes escaping adds to `c`: 1 for a two-character escape, 5 for any
 // other control character (\u00XX), none for the rest.
 std::size_t escape_extra(unsigned char c) {
-  if (short_escape(c) != 0) return 1;
-  return c < 0x20 ? 5 : 0;
+  switch (byte_kinds[c]) {
+    case byte_kind::short_escape: return 1;
+    case byte_kind::long_escape: return 5;
+    default: return 0;
+  }
+}
+
+// `t` as a JSON string: its RFC 3339 text needs no escape.
+void append_json_time(std::string& out, timestamp t) {
+  out += '"';
+  append_rfc3339(out, t);
+  out += '"';
 }
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  // Beyond ASCII, nlohmann's own serializer: it checks the UTF-8 (and
-  // replaces what is invalid, as dump_json does), which this loop does not.
-  for (const char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return append_value(out, nlohmann::json(s));
+  const auto start = out.size();
   out += '"';
-  // Runs of characters that need no escape go in one append (per-character
-  // appends were 1 % of a request's CPU: tests/bench/RESULTS.md, session 9).
+  // One pass, each byte looked up in a table; runs of bytes that need no
+  // escape go in one append (per-character appends were 1 % of a request's
+  // CPU: tests/bench/RESULTS.md, session 9).
   std::size_t plain = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (escape_extra(c) == 0) continue;
+    const auto kind = byte_kinds[c];
+    if (kind == byte_kind::plain) continue;
+    if (kind == byte_kind::non_ascii) {
+      // Beyond ASCII, nlohmann's own serializer: it checks the UTF-8 (and
+      // replaces what is invalid, as dump_json does), which this loop does not.
+      out.resize(start);
+      return append_value(out, nlohmann::json(s));
+    }
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
-    if (const char letter = short_escape(c)) {
+    if (kind == byte_kind::short_escape) {
       out += '\\';
-      out += letter;
+      out += short_escape(c);
     } else {
       out += "\\u00";
       append_hex(out, c, 2);
@@ -170,7 +198,7 @@ void append_json(std::string& out, const notification& n) {
       case 1: return append_json_string(out, *n.id);
       case 2: return append_json_string(out, n.text);
       case 3: out += std::to_string(static_cast<int>(n.prio)); return;
-      default: return append_json_string(out, format_rfc3339(n.time));
+      default: return append_json_time(out, n.time);
     }
   };
   out += '{';
@@ -208,9 +236,9 @@ void append_json(std::string& out, const digest& d) {
   out += ",\"Email\":";
   append_json_string(out, d.email);
   out += ",\"EmittedAt\":";
-  append_json_string(out, format_rfc3339(d.emitted_at));
+  append_json_time(out, d.emitted_at);
   out += ",\"FirstReceivedAt\":";
-  append_json_string(out, format_rfc3339(d.first_received_at));
+  append_json_time(out, d.first_received_at);
   out += ",\"Id\":";
   append_json_string(out, d.id);
   out += d.late ? ",\"Late\":true" : ",\"Late\":false";

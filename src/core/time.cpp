@@ -82,7 +82,7 @@ std::optional<timestamp> parse_rfc3339(std::string_view s) {
   return from_nanos(ns);
 }
 
-std::string format_rfc3339(timestamp t) {
+void append_rfc3339(std::string& out, timestamp t) {
   // Split into whole seconds and fraction with integers: chrono's floor to
   // days would overflow int64 nanoseconds near the ends of the range.
   std::int64_t secs = to_nanos(t) / ns_per_s;
@@ -121,7 +121,13 @@ std::string format_rfc3339(timestamp t) {
     while (buf[n - 1] == '0') --n;
   }
   buf[n++] = 'Z';
-  return std::string(buf.data(), n);
+  out.append(buf.data(), n);
+}
+
+std::string format_rfc3339(timestamp t) {
+  std::string out;
+  append_rfc3339(out, t);
+  return out;
 }
 
 std::optional<duration> parse_duration(std::string_view s) {

@@ -20,6 +20,8 @@ std::optional<timestamp> parse_rfc3339(std::string_view text);
 // UTC with a trailing Z; fraction digits only as many as needed (none, or
 // up to 9 with trailing zeros dropped), so a UTC input round-trips unchanged.
 std::string format_rfc3339(timestamp t);
+// format_rfc3339(t), appended to `out`.
+void append_rfc3339(std::string& out, timestamp t);
 
 // Durations "500ms", "30s", "10m", "24h", "7d", or "0". Empty on anything else.
 std::optional<duration> parse_duration(std::string_view text);
