@@ -78,15 +78,17 @@ struct job {
   std::function<void(bool)> forgotten{};          // told whether they were
 };
 
+// A vector, not a std::deque: an empty deque already allocates, and a
+// queue is made each time an idle user's strand gets work (session 19).
 struct user_queue {
-  std::deque<job> jobs;
+  std::vector<job> jobs;
 };
 
 // A user whose strand has work queued: in the line, waiting for a worker
 // (no jobs yet), or held by one worker with the jobs it took for a transaction.
 struct user_work {
   std::string cid;
-  std::shared_ptr<user_queue> q;
+  user_queue* q = nullptr;  // in its shard's map, whose nodes stay put until the strand retires
   std::vector<job> jobs;
 };
 
@@ -149,7 +151,7 @@ struct aggregator::impl {
 
   struct shard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::shared_ptr<user_queue>> users;  // only users with queued or running work
+    std::unordered_map<std::string, user_queue> users;  // only users with queued or running work
   };
 
   shard& shard_of(const std::string& cid) { return shards_[std::hash<std::string>{}(cid) % shard_count]; }
@@ -159,14 +161,10 @@ struct aggregator::impl {
   std::optional<user_work> push(const std::string& cid, job j) {
     auto& sh = shard_of(cid);
     std::lock_guard lock(sh.mutex);
-    auto& q = sh.users[cid];
-    std::optional<user_work> start;
-    if (!q) {
-      q = std::make_shared<user_queue>();
-      start = user_work{cid, q, {}};
-    }
-    q->jobs.push_back(std::move(j));
-    return start;
+    auto [it, idle] = sh.users.try_emplace(cid);
+    it->second.jobs.push_back(std::move(j));
+    if (!idle) return std::nullopt;
+    return user_work{cid, &it->second, {}};
   }
 
   void enqueue(const std::string& cid, job j) {
@@ -238,11 +236,12 @@ struct aggregator::impl {
     const auto limit = budget.value_or(max_items_per_transaction);
     std::size_t items = 0;
     auto& jobs = w.q->jobs;
-    while (!jobs.empty() && ((!budget && w.jobs.empty()) || items + weight(jobs.front()) <= limit)) {
-      items += weight(jobs.front());
-      w.jobs.push_back(std::move(jobs.front()));
-      jobs.pop_front();
+    auto next = jobs.begin();
+    while (next != jobs.end() && ((!budget && w.jobs.empty()) || items + weight(*next) <= limit)) {
+      items += weight(*next);
+      w.jobs.push_back(std::move(*next++));
     }
+    jobs.erase(jobs.begin(), next);
   }
 
   // Runs the users' jobs in one transaction. If it fails with several users
@@ -265,7 +264,7 @@ struct aggregator::impl {
       if (w.q->jobs.empty())
         sh.users.erase(w.cid);
       else
-        again.push_back(user_work{std::move(w.cid), std::move(w.q), {}});
+        again.push_back(user_work{std::move(w.cid), w.q, {}});
     }
     if (!again.empty()) make_ready(std::move(again));
     for (auto& d : done) {
