@@ -21,7 +21,7 @@ void append_key(std::string& out, std::string_view key) {
 
 // The letter after the backslash when `c` is written as a two-character
 // escape (\" \\ \b \f \n \r \t), as nlohmann::json::dump() writes it; 0 otherwise.
-char short_escape(unsigned char c) {
+constexpr char short_escape(unsigned char c) {
   switch (c) {
     case '"': return '"';
     case '\\': return '\\';
@@ -40,10 +40,14 @@ enum class byte_kind : std::uint8_t { plain, short_escape, long_escape, non_asci
 
 constexpr std::array<byte_kind, 256> byte_kinds = [] {
   std::array<byte_kind, 256> kinds{};
-  for (std::size_t c = 0; c < 0x20; ++c) kinds[c] = byte_kind::long_escape;
-  for (const char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'})
-    kinds[static_cast<unsigned char>(c)] = byte_kind::short_escape;
-  for (std::size_t c = 0x80; c < 0x100; ++c) kinds[c] = byte_kind::non_ascii;
+  for (std::size_t c = 0; c < kinds.size(); ++c) {
+    if (short_escape(static_cast<unsigned char>(c)) != 0)
+      kinds[c] = byte_kind::short_escape;
+    else if (c < 0x20)
+      kinds[c] = byte_kind::long_escape;
+    else if (c >= 0x80)
+      kinds[c] = byte_kind::non_ascii;
+  }
   return kinds;
 }();
 
