@@ -111,8 +111,8 @@ BENCHMARK(BM_StorageCycleBatched)->Arg(8)->Arg(64);
 
 // What delivering the digests of those cycles costs the dispatcher's storage
 // side, per cycle (SPEC §5: every digest leaves the outbox only once its
-// sink confirmed it). After each transaction of 64 cycles, as in
-// BM_StorageCycleBatched/64 (run with the timer paused), a pass reads the
+// sink confirmed it). After each transaction of N cycles, as in
+// BM_StorageCycleBatched/N (run with the timer paused), a pass reads the
 // new outbox entries as the dispatcher's passes read them and retires them
 // together, delivered at their first attempt. The sink's own work is not
 // counted. The harness adds this to the cycle its skeleton burns.
@@ -120,7 +120,7 @@ void BM_DeliveryPerCycle(benchmark::State& st) {
   testing::temp_dir dir;
   auto db = storage::database::open({dir.str() + "/db", false, std::chrono::milliseconds{2000}});
   cycle_runner cycle(*db, 0);
-  constexpr std::size_t cycles = 64;
+  const auto cycles = static_cast<std::size_t>(st.range(0));
   std::string from;  // where the next pass reads from, as the dispatcher's lane keeps it
   std::vector<storage::outbox_entry> entries;
   std::size_t digests = 0;
@@ -133,10 +133,10 @@ void BM_DeliveryPerCycle(benchmark::State& st) {
     st.ResumeTiming();
     entries.clear();
     ok = ok && static_cast<bool>(db->visit_outbox("log", from, 10000, [&entries](storage::outbox_entry e) {
-      ++e.attempts;  // the attempt the dispatcher makes
-      entries.push_back(std::move(e));
-      return true;
-    }));
+           ++e.attempts;  // the attempt the dispatcher makes
+           entries.push_back(std::move(e));
+           return true;
+         }));
     if (ok && !entries.empty()) {
       ok = static_cast<bool>(db->retire(entries, t0));
       from = entries.back().digest_id;
@@ -151,7 +151,7 @@ void BM_DeliveryPerCycle(benchmark::State& st) {
   st.SetItemsProcessed(static_cast<std::int64_t>(all));
   st.counters["digests_per_cycle"] = all > 0 ? static_cast<double>(digests) / all : 0;
 }
-BENCHMARK(BM_DeliveryPerCycle);
+BENCHMARK(BM_DeliveryPerCycle)->Arg(64);
 
 // The same cycles from several threads on one database, as the storage
 // threads run them: RocksDB then writes the WAL records of concurrent commits
