@@ -160,7 +160,29 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
                      beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
     return;
   }
+  if (parse_buffered_body()) return;
   do_read_body();
+}
+
+// The body usually came with the header and sits in the buffer already.
+// Parsing it here spares a read operation that would find it there too, but
+// whose completion goes through the scheduler (a post, often a wake-up of
+// another network thread). True when that settled the request: read whole,
+// or failed; false when more bytes must be read.
+bool session::parse_buffered_body() {
+  beast::error_code ec;
+  while (buffer_.size() > 0 && !body_parser_->is_done()) {
+    const auto used = body_parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      break;
+    }
+    if (ec || used == 0) break;
+  }
+  if (!ec && !body_parser_->is_done()) return false;
+  on_read_body(ec, 0);
+  return true;
 }
 
 void session::on_continue_sent(beast::error_code ec, std::size_t) {

@@ -73,6 +73,7 @@ class session : public std::enable_shared_from_this<session> {
   void on_read_header(boost::beast::error_code ec, std::size_t bytes);
   void on_continue_sent(boost::beast::error_code ec, std::size_t bytes);
   void do_read_body();
+  bool parse_buffered_body();
   void on_read_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec, unsigned version);
   void on_request(request req);
