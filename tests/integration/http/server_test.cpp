@@ -279,42 +279,35 @@ TEST_F(http_server, chunked_body_over_the_limit_is_413) {
 }
 
 // The body usually arrives with the header and is parsed from the buffer
-// without another read; these drive the other ways it can come.
-TEST_F(http_server, a_body_split_across_writes_is_read_whole) {
+// without another read; these drive the other ways it can come: split
+// across two writes 100 ms apart, and in chunks.
+TEST_F(http_server, a_body_split_across_writes_or_chunked_is_read_whole) {
   start();
-  auto c = connect();
-  const std::string body = notification_for("split@example.com").dump();
-  const auto half = body.size() / 2;
-  ASSERT_FALSE(
-      c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Content-Length: " +
-                   std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, half)));
-  std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  ASSERT_FALSE(c->write_raw(body.substr(half)));
-  auto [ec, res] = c->read();
-  ASSERT_FALSE(ec) << ec.message();
-  ASSERT_EQ(res.result(), status::accepted) << res.body();
-  EXPECT_EQ(body_json(res)["Pending"], 1);
-}
-
-TEST_F(http_server, a_chunked_body_is_read_whole) {
-  start();
-  auto c = connect();
-  const std::string body = notification_for("chunked@example.com").dump();
-  const auto half = body.size() / 2;
+  const std::string head = "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
   const auto chunk = [](const std::string& part) {
     char size[32];
     std::snprintf(size, sizeof size, "%zx", part.size());
     return std::string(size) + "\r\n" + part + "\r\n";
   };
-  ASSERT_FALSE(
-      c->write_raw("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n" +
-                   chunk(body.substr(0, half)) + chunk(body.substr(half)) + "0\r\n\r\n"));
-  auto [ec, res] = c->read();
-  ASSERT_FALSE(ec) << ec.message();
-  ASSERT_EQ(res.result(), status::accepted) << res.body();
-  EXPECT_EQ(body_json(res)["Pending"], 1);
+  for (const bool chunked : {false, true}) {
+    SCOPED_TRACE(chunked ? "chunked" : "split");
+    auto c = connect();
+    const std::string body = notification_for(chunked ? "chunked@example.com" : "split@example.com").dump();
+    const auto first = body.substr(0, body.size() / 2);
+    const auto second = body.substr(first.size());
+    if (chunked) {
+      ASSERT_FALSE(
+          c->write_raw(head + "Transfer-Encoding: chunked\r\n\r\n" + chunk(first) + chunk(second) + "0\r\n\r\n"));
+    } else {
+      ASSERT_FALSE(c->write_raw(head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + first));
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      ASSERT_FALSE(c->write_raw(second));
+    }
+    auto [ec, res] = c->read();
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(res.result(), status::accepted) << res.body();
+    EXPECT_EQ(body_json(res)["Pending"], 1);
+  }
 }
 
 TEST_F(http_server, a_malformed_chunked_body_is_400_and_closes) {
