@@ -176,12 +176,20 @@ struct aggregator::impl {
   // their work in that transaction, so under load a commit serves many users
   // (and an array's many users), not one. Each user is in the line at most
   // once and only one worker has them at a time: that is their strand.
+  // A second worker starts only once the line holds more than one
+  // transaction's users (or when a worker leaves users behind, see work()):
+  // a user who arrives while a worker commits waits for that commit and
+  // goes into its next transaction. Starting a worker for them at once woke
+  // a sleeping thread and put two commits into RocksDB's write group
+  // together; at half load that cost 5 to 17 us more CPU a request, and
+  // the threads waited for a core two thirds longer (tests/bench/RESULTS.md,
+  // session 21).
   void make_ready(std::vector<user_work> users) {
     bool start = false;
     {
       std::lock_guard lock(ready_mutex_);
       for (auto& u : users) ready_.push_back(std::move(u));
-      start = workers_ < max_workers_;
+      start = workers_ == 0 || (ready_.size() > max_users_per_transaction && workers_ < max_workers_);
       if (start) ++workers_;
     }
     if (start) boost::asio::post(pool_, [this] { work(); });

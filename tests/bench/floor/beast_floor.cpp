@@ -15,8 +15,9 @@
 // With --hand-off each request also makes the two hand-offs SPEC §7 asks of
 // rollupd (storage work never blocks the threads that serve the network):
 // the request joins a line that storage-side workers drain, as rollupd's
-// aggregator does (a mutex-guarded line, at most one worker per core, up to 64
-// requests taken at a time, a thread pool of 8), and a worker posts each
+// aggregator does (a mutex-guarded line, at most one worker per core, a
+// second one only once the line holds more than the 64 requests a worker
+// takes at a time, a thread pool of 8), and a worker posts each
 // answer back to its connection's strand. With --work-us N the worker
 // first burns N microseconds of its thread's CPU time per request, standing
 // for the storage cycle (tests/bench/run passes the cycle's CPU time measured
@@ -125,7 +126,7 @@ void hand_off::push(std::shared_ptr<connection> c) {
   {
     std::lock_guard lock(mutex_);
     line_.push_back(std::move(c));
-    start = workers_ < max_workers_;
+    start = workers_ == 0 || (line_.size() > take_at_most && workers_ < max_workers_);
     if (start) ++workers_;
   }
   if (start) net::post(pool_, [this] { work(); });
