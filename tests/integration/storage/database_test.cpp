@@ -2,6 +2,11 @@
 #include "rollupd/storage/database.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
 
 #include "rollupd/core/codec.hpp"
 #include "support/raw_rocksdb.hpp"
@@ -692,6 +697,29 @@ TEST_F(database_test, CheckpointIsAConsistentCopy) {
   auto g = restored->read_group("a@x.io");
   ASSERT_TRUE(g && g->has_value());
   EXPECT_EQ((*g)->notifications.size(), 2U);
+}
+
+// README (Storage): RocksDB's flushes run at nice 19. The thread that ran
+// the flush a checkpoint asks for shows it.
+TEST_F(database_test, FlushesRunAtTheLowestCpuPriority) {
+  auto db = open();
+  auto txn = db->begin();
+  ASSERT_TRUE(txn->load_group("a@x.io"));
+  ASSERT_TRUE(txn->save_group(make_group("a@x.io", 1)));
+  ASSERT_TRUE(txn->commit());
+  ASSERT_TRUE(db->checkpoint_to(dir_.str() + "/checkpoint"));  // flushes the memtables, and waits for it
+
+  std::vector<int> nice_of_flush_threads;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    if (name != "rocksdb:high") continue;
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(task.path().filename().string())));
+    ASSERT_EQ(errno, 0);
+    nice_of_flush_threads.push_back(nice);
+  }
+  EXPECT_EQ(nice_of_flush_threads, std::vector<int>{19});
 }
 
 }  // namespace
