@@ -359,6 +359,15 @@ class rocksdb_database final : public database {
     // threads committing, those waits and wake-ups took more CPU than the
     // inserts (tests/bench/RESULTS.md, session 5).
     options.allow_concurrent_memtable_write = false;
+    // A skiplist memtable's insert starts from where the last one went and
+    // climbs only as far as it must (a search of the levels near the
+    // bottom). Without a hint RocksDB searches from the top whenever a key
+    // lands before the last one: the outbox's and the deliveries' retirings
+    // land a few entries behind the new digests' keys, so each was a full
+    // search of the memtable, about 40 % of the dispatcher's CPU
+    // (tests/bench/RESULTS.md, session 23). One hint for the whole family
+    // (an empty prefix); the hashed memtables ignore it.
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
     // One memory budget for the memtables of all column families: when they
     // hold this much together, the largest is flushed. Without it each family
     // may hold 2 x 64 MB, and a million open groups pushed the daemon past
