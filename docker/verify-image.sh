@@ -85,11 +85,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-start_all=$SECONDS
-step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start_all))" "$*"; }
-info() { printf '    %s\n' "$*"; }
-fail() { printf '\nverify-image: FAILED: %s\n' "$*" >&2; exit 1; }
-skip() { printf 'verify-image: SKIPPED: %s\n' "$*" >&2; exit 77; }
+me=verify-image
+# shellcheck source=verify-common.sh
+. "$repo/docker/verify-common.sh"
 
 command -v podman >/dev/null 2>&1 ||
   skip "podman not installed (apt-get install --no-install-recommends podman runc debootstrap fuse-overlayfs slirp4netns uidmap)"
@@ -127,15 +125,6 @@ pmq() {
   grep -v 'unable to get systemd connection' "$scratch/podman.stderr" >&2 || true
   return "$rc"
 }
-
-# Containers get the hard limits as they are: podman's default raises nofile
-# above what this (root) process may set, and runc then refuses to start.
-hard_nofile=$(ulimit -Hn)
-[ "$hard_nofile" = unlimited ] && hard_nofile=1048576
-hard_nproc=$(ulimit -Hu)
-nproc=32768
-if [ "$hard_nproc" != unlimited ] && [ "$hard_nproc" -lt "$nproc" ]; then nproc=$hard_nproc; fi
-ulimits=(--ulimit "nofile=$hard_nofile:$hard_nofile" --ulimit "nproc=$nproc:$nproc")
 
 mkdir -p "$scratch"
 run_id="rollupd-verify-$$"
