@@ -55,9 +55,10 @@ std::size_t approximate_size(const digest& d) {
 struct dispatcher::impl {
   // One sink's lane. Every member is touched only on `strand`.
   struct lane {
-    lane(std::unique_ptr<sink> sk, strand_type st, metrics::registry& m)
+    lane(std::unique_ptr<sink> sk, strand_type st, std::size_t max, metrics::registry& m)
         : s(std::move(sk)),
           strand(st),
+          max_in_flight(max),
           timer(st),
           soon(st),
           depth(m.outbox_depth.with({s->name()})),
@@ -67,6 +68,7 @@ struct dispatcher::impl {
           latency(m.delivery_latency.with({s->name()})) {}
     std::unique_ptr<sink> s;
     strand_type strand;
+    std::size_t max_in_flight;  // attempts at once
     asio::steady_timer timer;
     asio::steady_timer soon;  // the pass notify() asked for
     std::atomic<bool> soon_armed{false};
@@ -180,7 +182,7 @@ struct dispatcher::impl {
         later(e.digest_id);
         return true;
       }
-      if (l.in_flight >= options_.max_in_flight) {  // a completion scans again
+      if (l.in_flight >= l.max_in_flight) {  // a completion scans again
         later(e.digest_id);
         return false;
       }
@@ -419,8 +421,10 @@ dispatcher::~dispatcher() { stop(duration{0}); }
 boost::asio::any_io_executor dispatcher::executor() { return impl_->pool_.get_executor(); }
 
 void dispatcher::add(std::unique_ptr<sink> s) {
+  const auto& o = impl_->options_;
+  const auto max = s->finishes_inline() ? o.max_in_flight_inline : o.max_in_flight;
   auto& l = *impl_->lanes_.emplace_back(
-      std::make_unique<impl::lane>(std::move(s), asio::make_strand(impl_->pool_), *impl_->options_.metrics));
+      std::make_unique<impl::lane>(std::move(s), asio::make_strand(impl_->pool_), max, *o.metrics));
   auto stored = impl_->db_.count_outbox_of(std::string(l.s->name()));
   if (!stored) spdlog::warn("delivery to {}: cannot count the outbox: {}", l.s->name(), stored.err().detail);
   l.depth.set(stored ? static_cast<std::int64_t>(*stored) : 0);

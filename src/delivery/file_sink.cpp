@@ -14,6 +14,7 @@ class file_sink final : public sink {
   explicit file_sink(std::string path) : path_(std::move(path)) {}
 
   std::string_view name() const override { return "file"; }
+  bool finishes_inline() const override { return true; }
 
   void deliver(const digest&, const std::string& body, std::function<void(attempt_outcome)> done) override {
     done(append_line(body + '\n'));

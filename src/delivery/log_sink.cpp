@@ -9,6 +9,7 @@ class log_sink final : public sink {
  public:
   std::string_view name() const override { return "log"; }
   bool uses_body() const override { return false; }
+  bool finishes_inline() const override { return true; }
   void deliver(const digest& d, const std::string&, std::function<void(attempt_outcome)> done) override {
     spdlog::info("digest {} for {}: {} notification(s), reason {}{}", d.id, d.email, d.notifications.size(),
                  reason_name(d.reason), d.late ? ", late" : "");

@@ -26,6 +26,10 @@ class sink {
   // Whether deliver() reads `body`; a sink that does not is spared the
   // JSON text of every digest.
   virtual bool uses_body() const { return true; }
+  // Whether deliver() always calls `done` before it returns: then no attempt
+  // waits on a receiver, and the dispatcher keeps more of them "in flight"
+  // (confirmed, waiting to be retired together in one write).
+  virtual bool finishes_inline() const { return false; }
   // One attempt to deliver `d`, whose JSON text (SPEC §3) is `body` (empty
   // when uses_body() is false).
   // Calls `done` exactly once, on any thread, possibly before returning.
