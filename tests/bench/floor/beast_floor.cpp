@@ -16,7 +16,7 @@
 // rollupd (storage work never blocks the threads that serve the network):
 // the request joins a line that storage-side workers drain, as rollupd's
 // aggregator does (a mutex-guarded line, at most one worker per core, a
-// second one only once the line holds more than the 64 requests a worker
+// second one only once the line holds more than the 256 requests a worker
 // takes at a time, a thread pool of 8), and a worker posts each
 // answer back to its connection's strand. With --work-us N the worker
 // first burns N microseconds of its thread's CPU time per request, standing
@@ -66,7 +66,7 @@ class hand_off {
  private:
   void work();
 
-  static constexpr std::size_t pool_threads = 8, take_at_most = 64;
+  static constexpr std::size_t pool_threads = 8, take_at_most = 256;
   const std::size_t max_workers_ = std::max(1U, std::thread::hardware_concurrency());
   net::thread_pool pool_{pool_threads};
   std::mutex mutex_;
