@@ -288,6 +288,28 @@ class ArrayIngestTest(E2ETestCase):
         groups = self.open_groups(d)
         self.assertEqual([(g["Email"], g["Count"]) for g in groups], [("x@example.com", 1), ("y@example.com", 1)])
 
+    def test_largest_array_across_more_users_than_a_transaction_holds(self):
+        # 1000 notifications (SPEC §4.1's most) for 400 users, interleaved:
+        # more users than one storage transaction takes (README, 256), so
+        # the array is applied in several. Each user's notifications still
+        # apply once each, in array order, and the answers keep the array's order.
+        d = self.start_daemon()
+        users = 400
+        body = [notification("u%03d@example.com" % (k % users), "n%d" % (k // users)) for k in range(1000)]
+        r = d.post("/notifications", body)
+        self.assertStatus(r, 202)
+        res = r.json()["Results"]
+        self.assertEqual([x["Email"] for x in res], [n["Email"] for n in body])
+        self.assertEqual([x["Pending"] for x in res], [[1, 2, 0][k // users] for k in range(1000)])
+        for k, x in enumerate(res):
+            if k // users < 2:
+                self.assertIsNone(x["Digest"], k)
+            else:
+                self.assertEqual(self.texts(x["Digest"]["Notifications"]), ["n0", "n1", "n2"], k)
+        groups = self.open_groups(d)
+        self.assertEqual(sorted((g["Email"], g["Count"]) for g in groups),
+                         [("u%03d@example.com" % u, 2) for u in range(200, users)])
+
     def test_array_of_one(self):
         d = self.start_daemon()
         r = d.post("/notifications", [notification("one@example.com", "only")])
