@@ -15,10 +15,11 @@
 // With --hand-off each request also makes the two hand-offs SPEC §7 asks of
 // rollupd (storage work never blocks the threads that serve the network):
 // the request joins a line that storage-side workers drain, as rollupd's
-// aggregator does (a mutex-guarded line, at most one worker per core, a
-// second one only once the line holds more than the 256 requests a worker
-// takes at a time, a thread pool of 8), and a worker posts each
-// answer back to its connection's strand. With --work-us N the worker
+// aggregator does (a mutex-guarded line; a worker takes at most 16 requests
+// at a time, as one transaction answers at most 16 whole requests; at most
+// one worker per core, a second one only once the line holds more than 256
+// requests or a worker leaves some behind; a thread pool of 8), and a worker
+// posts each answer back to its connection's strand. With --work-us N the worker
 // first burns N microseconds of its thread's CPU time per request, standing
 // for the storage cycle (tests/bench/run passes the cycle's CPU time measured
 // by the micro benchmarks): the server then is this design's skeleton with
@@ -66,7 +67,7 @@ class hand_off {
  private:
   void work();
 
-  static constexpr std::size_t pool_threads = 8, take_at_most = 256;
+  static constexpr std::size_t pool_threads = 8, take_at_most = 16, second_worker_above = 256;
   const std::size_t max_workers_ = std::max(1U, std::thread::hardware_concurrency());
   net::thread_pool pool_{pool_threads};
   std::mutex mutex_;
@@ -126,7 +127,7 @@ void hand_off::push(std::shared_ptr<connection> c) {
   {
     std::lock_guard lock(mutex_);
     line_.push_back(std::move(c));
-    start = workers_ == 0 || (line_.size() > take_at_most && workers_ < max_workers_);
+    start = workers_ == 0 || (line_.size() > second_worker_above && workers_ < max_workers_);
     if (start) ++workers_;
   }
   if (start) net::post(pool_, [this] { work(); });

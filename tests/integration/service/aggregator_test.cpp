@@ -140,6 +140,38 @@ class aggregator_test : public ::testing::Test {
     EXPECT_EQ(expected, 60);
   }
 
+  // Single notifications for many users queued at once, far more than one
+  // transaction answers (16 whole requests), so the line is split across
+  // transactions and workers: each is applied once, each user's in the
+  // order ingest() was called, and every answer comes.
+  void expect_many_users_queued_at_once_apply_once_in_order() {
+    constexpr int users = 100, per_user = 5;
+    const auto user = [](int u) { return "m" + std::to_string(u) + "@x.io"; };
+    std::vector<std::future<result<std::vector<ingest_result>>>> answers;
+    for (int k = 0; k < per_user; ++k)
+      for (int u = 0; u < users; ++u) {
+        auto p = std::make_shared<std::promise<result<std::vector<ingest_result>>>>();
+        answers.push_back(p->get_future());
+        agg_->ingest(ingest_request{{make(user(u), std::to_string(k))}, std::nullopt},
+                     [p](auto r) { p->set_value(std::move(r)); });
+      }
+    std::map<std::string, std::vector<std::string>> applied;
+    for (auto& f : answers) {
+      ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+      auto r = f.get();
+      ASSERT_TRUE(r);
+      if ((*r)[0].emitted)
+        for (const auto& n : (*r)[0].emitted->notifications) applied[(*r)[0].emitted->email].push_back(n.text);
+    }
+    for (int u = 0; u < users; ++u) {
+      auto open = wait<group_view>([&](auto done) { agg_->get_group(user(u), std::move(done)); });
+      ASSERT_TRUE(open) << user(u);
+      for (const auto& n : open->notifications) applied[user(u)].push_back(n.text);
+      EXPECT_EQ(applied[user(u)], (std::vector<std::string>{"0", "1", "2", "3", "4"})) << user(u);
+    }
+    EXPECT_EQ(agg_->active_strands(), 0U);
+  }
+
   // Threads send arrays spanning overlapping users, each naming them in its
   // own order, beside single posts and flushes: nothing waits forever, each
   // notification is applied exactly once, and each user's notifications are
@@ -357,6 +389,10 @@ TEST_P(strand_test, ConcurrentPostsForOneUserApplyEachExactlyOnce) { expect_conc
 TEST_P(strand_test, OneUsersOrderIsArrivalOrder) { expect_arrival_order(); }
 
 TEST_P(strand_test, ArraySpanningUsersAnswersInOrder) { expect_array_answers_in_order(); }
+
+TEST_P(strand_test, ManyUsersQueuedAtOnceApplyEachOnceInOrder) {
+  expect_many_users_queued_at_once_apply_once_in_order();
+}
 
 TEST_P(strand_test, OverlappingArraysApplyEachOnceInOrderAndNeverWaitForEachOther) {
   expect_overlapping_arrays_apply_each_once_in_order();
