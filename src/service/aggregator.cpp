@@ -48,7 +48,7 @@ error draining_error() {
 // One ingest request, possibly split into one part per correlation ID.
 struct ingest_state {
   std::mutex mutex;
-  std::vector<ingest_result> results;
+  std::vector<ingest_result> results;  // one per item, sized before any part is queued
   std::optional<error> failure;
   std::size_t parts_left = 0;
   aggregator::handler<std::vector<ingest_result>> done;
@@ -83,7 +83,6 @@ struct job {
   std::shared_ptr<ingest_state> request{};                    // set for an ingest part
   std::vector<std::pair<std::size_t, notification>> items{};  // (index in request, item)
   std::optional<std::string> header_key{};
-  bool whole_request = false;  // answers a caller on its own: a one-user ingest, a flush
   aggregator::handler<digest> flush_done{};  // set for a flush or a timeout
   completion_reason why = completion_reason::flush;
   std::vector<storage::expired_record> forget{};  // set to forget expired idempotency records
@@ -229,7 +228,7 @@ struct aggregator::impl {
         if (w.jobs.empty()) break;  // their next job does not fit: they stay first in line
         for (const auto& j : w.jobs) {
           items += weight(j);
-          requests += j.whole_request ? 1 : 0;
+          requests += answers_alone(j) ? 1 : 0;
         }
         batch.push_back(std::move(w));
         ready_.pop_front();
@@ -251,6 +250,16 @@ struct aggregator::impl {
   // What a job counts for against max_items_per_transaction (a flush or a
   // timeout counts as one).
   static std::size_t weight(const job& j) { return std::max<std::size_t>({j.items.size(), j.forget.size(), 1}); }
+
+  // Whether the job alone answers its caller, who waits for its commit and
+  // nothing else (max_requests_per_transaction): an ingest whose items all
+  // went to this one user, or a flush. Not an array's part for one of
+  // several users, a timeout or forgetting records (their rounds answer when
+  // all their jobs are done).
+  static bool answers_alone(const job& j) {
+    if (j.request) return j.items.size() == j.request->results.size();
+    return j.flush_done && j.why == completion_reason::flush;
+  }
 
   // Takes the user's queued jobs into w.jobs, in order, up to `budget` items;
   // without a budget, up to max_items_per_transaction and at least one job.
@@ -735,7 +744,6 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
   std::vector<user_work> start;
   for (auto& [cid, j] : parts) {
     j.request = st;
-    j.whole_request = parts.size() == 1;
     if (auto u = impl_->push(cid, std::move(j))) start.push_back(std::move(*u));
   }
   if (!start.empty()) impl_->make_ready(std::move(start));
@@ -743,7 +751,7 @@ void aggregator::ingest(ingest_request request, handler<std::vector<ingest_resul
 
 void aggregator::flush(std::string correlation_id, handler<digest> done) {
   if (!impl_->take_work()) return boost::asio::post(impl_->pool_, [done = std::move(done)] { done(draining_error()); });
-  impl_->enqueue(correlation_id, job{.whole_request = true, .flush_done = std::move(done), .why = completion_reason::flush});
+  impl_->enqueue(correlation_id, job{.flush_done = std::move(done), .why = completion_reason::flush});
 }
 
 void aggregator::get_group(std::string cid, handler<group_view> done) {
