@@ -9,6 +9,7 @@ import calendar
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -58,10 +59,30 @@ def sanitizer_env(env=None):
     return e
 
 
+def ephemeral_low():
+    """The lowest port the kernel hands out to outgoing connections and bind(0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, below the ephemeral range: a port
+    bind(0) chose could be handed to an outgoing connection (the tests' own
+    clients) before the daemon binds it; ports below that range are only
+    taken by listeners."""
+    low = ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free loopback port below %d" % low)
 
 
 def parse_rfc3339_ns(text):
