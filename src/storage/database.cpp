@@ -685,8 +685,20 @@ class rocksdb_database final : public database {
     std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
     std::vector<std::string> sinks;
     auto s = rocksdb::Status::OK();
-    for (auto& st : *states) {
-      if (st.status != delivery_status::dead) continue;
+    for (const auto& seen : *states) {
+      if (seen.status != delivery_status::dead) continue;
+      // Read again under the row lock: a redelivery at the same time that
+      // got there first has made it pending, and queued it once already.
+      std::string value;
+      s = txn->GetForUpdate(rocksdb::ReadOptions(), cfs_[deliveries], pair_key(digest_id, seen.sink), &value);
+      if (s.IsNotFound()) {  // pruned meanwhile
+        s = rocksdb::Status::OK();
+        continue;
+      }
+      if (!s.ok()) break;
+      auto current = decode_delivery(value);
+      if (!current || current->status != delivery_status::dead) continue;
+      auto& st = *current;
       const outbox_entry e{st.sink, digest_id, (*d)->email, 0, now};
       st.status = delivery_status::pending;
       st.attempts = 0;

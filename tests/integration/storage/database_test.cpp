@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "rollupd/core/codec.hpp"
 #include "support/raw_rocksdb.hpp"
@@ -650,6 +654,42 @@ TEST_F(database_test, RetiringAFirstAttemptWritesTheWholeState) {
     EXPECT_EQ(st.last_error, "");
     EXPECT_FALSE(st.next_attempt_at);
     EXPECT_EQ(st.delivered_at, at);
+  }
+}
+
+// Two redeliveries of one dead digest at once queue it once: the second
+// finds it pending again, answers that nothing was queued, and so the
+// outbox depth the caller adds up counts the entry once.
+TEST_F(database_test, ConcurrentRedeliveriesQueueADeadDigestOnce) {
+  auto db = open();
+  const auto now = *parse_rfc3339("2026-01-02T00:00:00Z");
+  for (int round = 0; round < 40; ++round) {
+    const std::string id = "000000000000000" + std::to_string(100 + round) + "00000000000000";
+    {
+      auto txn = db->begin();
+      ASSERT_TRUE(txn->put_digest(make_digest(id, "a@x.io"), {"log"}));
+      ASSERT_TRUE(txn->commit());
+    }
+    storage::outbox_entry e{"log", id, "a@x.io", 5, now};
+    ASSERT_TRUE(db->dead_letter(e, "receiver said no"));
+
+    std::atomic<int> ready{0};
+    std::array<std::size_t, 2> queued{};
+    std::vector<std::thread> callers;
+    for (std::size_t t = 0; t < 2; ++t)
+      callers.emplace_back([&, t] {
+        ++ready;
+        while (ready.load() < 2) {
+        }
+        const auto sinks = db->redeliver(id, now);
+        ASSERT_TRUE(sinks) << sinks.err().detail;
+        queued[t] = sinks->size();
+      });
+    for (auto& c : callers) c.join();
+    EXPECT_EQ(queued[0] + queued[1], 1U) << "round " << round;
+    const auto states = db->read_deliveries(id);
+    ASSERT_TRUE(states && states->size() == 1U);
+    EXPECT_EQ((*states)[0].status, delivery_status::pending);
   }
 }
 
