@@ -233,6 +233,33 @@ class WebhookTest(DeliveryCase):
         self.assertEqual(reqs[1]["headers"].get("webhook-id"), dig["Id"])
         self.assertSameDigest(json.loads(reqs[1]["body"]), dig, "redelivered body")
 
+    def test_concurrent_redeliveries_send_a_dead_digest_once(self):
+        rx = self.receiver(script=(500, 200))
+        d = self.start_daemon("--webhook-url", rx.url(), "--webhook-max-attempts", "1")
+        dig = self.digest_for(d, "twice@example.com")
+        self.assertEqual(len(rx.wait_for(1, 15)), 1, "the one allowed attempt")
+        time.sleep(1.5)
+        barrier = threading.Barrier(4)
+        statuses = []
+
+        def redeliver():
+            c = d.client()
+            try:
+                barrier.wait()
+                statuses.append(c.post("/v1/digests/%s/redeliver" % pct(dig["Id"])).status)
+            finally:
+                c.close()
+
+        callers = [threading.Thread(target=redeliver) for _ in range(4)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+        self.assertEqual(sorted(statuses), [202, 409, 409, 409], "one redelivery queues it, the others find it queued")
+        self.assertEqual(len(rx.wait_for(2, 15)), 2, "redelivered")
+        time.sleep(1.5)
+        self.assertEqual(len(rx.requests), 2, "sent again once")
+
     def test_redeliver_unknown_digest_is_404(self):
         d = self.start_daemon()
         self.assertProblem(d.post("/v1/digests/no-such-digest/redeliver"), 404)
