@@ -217,12 +217,19 @@ class WebhookTest(DeliveryCase):
         self.assertGreaterEqual(len(reqs), 1, "no delivery attempt")
         self.assertEqual([r["path"] for r in reqs], ["/hook"], "redirects must not be followed")
 
-    def test_dead_letter_and_redeliver(self):
+    def dead_lettered_digest(self, email):
+        """A daemon whose webhook (a receiver answering 500, then 200) is
+        allowed one attempt, and a digest of `email` that attempt
+        dead-lettered: (receiver, daemon, digest)."""
         rx = self.receiver(script=(500, 200))
         d = self.start_daemon("--webhook-url", rx.url(), "--webhook-max-attempts", "1")
-        dig = self.digest_for(d, "dead@example.com")
+        dig = self.digest_for(d, email)
         self.assertEqual(len(rx.wait_for(1, 15)), 1, "the one allowed attempt")
         time.sleep(1.5)
+        return rx, d, dig
+
+    def test_dead_letter_and_redeliver(self):
+        rx, d, dig = self.dead_lettered_digest("dead@example.com")
         self.assertEqual(len(rx.requests), 1, "max_attempts 1: no retry")
         r = d.get("/v1/digests/" + pct(dig["Id"]))
         self.assertStatus(r, 200)
@@ -234,11 +241,7 @@ class WebhookTest(DeliveryCase):
         self.assertSameDigest(json.loads(reqs[1]["body"]), dig, "redelivered body")
 
     def test_concurrent_redeliveries_send_a_dead_digest_once(self):
-        rx = self.receiver(script=(500, 200))
-        d = self.start_daemon("--webhook-url", rx.url(), "--webhook-max-attempts", "1")
-        dig = self.digest_for(d, "twice@example.com")
-        self.assertEqual(len(rx.wait_for(1, 15)), 1, "the one allowed attempt")
-        time.sleep(1.5)
+        rx, d, dig = self.dead_lettered_digest("twice@example.com")
         barrier = threading.Barrier(4)
         statuses = []
 
