@@ -105,6 +105,9 @@ options parse_args(int argc, char** argv) {
   return o;
 }
 
+// The requests due in the measured window (warm-up not counted).
+long scheduled_requests(const options& o) { return static_cast<long>(std::llround(o.rate * o.duration)); }
+
 struct stats {
   std::vector<std::int64_t> latencies_ns;  // measured requests only
   long completed = 0;                      // measured, answered
@@ -168,8 +171,8 @@ class generator {
     // and on these virtual machines the page faults of one such copy held
     // this thread for 10-20 ms mid-run: a stall of the generator that was
     // counted as the server's latency (tests/bench/RESULTS.md, session 31).
-    const auto expected = static_cast<std::size_t>(std::ceil(o_.rate * o_.duration)) + 1024;
-    st_.latencies_ns.assign(expected, 0);
+    // The slack covers the rounding of the send interval.
+    st_.latencies_ns.assign(static_cast<std::size_t>(scheduled_requests(o_)) + 1024, 0);
     st_.latencies_ns.clear();  // keeps the capacity
     for (int i = 0; i < o_.connections; ++i) {
       conns_.push_back(std::make_shared<connection>(*this, io_));
@@ -422,7 +425,7 @@ int main(int argc, char** argv) {
   std::sort(lat.begin(), lat.end());
   const auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1000.0; };
   const double achieved = static_cast<double>(st.completed) / gen.measured_seconds();
-  const long scheduled = static_cast<long>(std::llround(o.rate * o.duration));
+  const long scheduled = scheduled_requests(o);
   std::printf("open-loop: target %.0f req/s over %d connections for %.0f s (+%.0f s warm-up)\n", o.rate, o.connections,
               o.duration, o.warmup);
   std::printf("  answered %ld of ~%ld scheduled (%.0f req/s), non-2xx %ld, errors %ld\n", st.completed, scheduled,
