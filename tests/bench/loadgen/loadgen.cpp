@@ -169,7 +169,7 @@ class generator {
     // Room for every measured latency, its pages touched before the run. A
     // vector left to grow copies itself into fresh memory at each doubling,
     // and on these virtual machines the page faults of one such copy held
-    // this thread for 10-20 ms mid-run: a stall of the generator that was
+    // this thread for 23.6 ms mid-run: a stall of the generator that was
     // counted as the server's latency (tests/bench/RESULTS.md, session 31).
     // The slack covers the rounding of the send interval.
     st_.latencies_ns.assign(static_cast<std::size_t>(scheduled_requests(o_)) + 1024, 0);
