@@ -491,8 +491,11 @@ struct aggregator::impl {
     if (changed) {
       if (state && !state->due_at && options_.completion_timeout.count() > 0)
         state->due_at = state->first_received_at + options_.completion_timeout;
-      auto r = state ? txn.save_group(*state) : txn.delete_group(cid);
-      if (!r) return r.err();
+      if (state) {
+        if (auto r = txn.save_group(*state); !r) return r.err();
+      } else if (was_open) {  // a group completed before it was stored has nothing to delete
+        if (auto r = txn.delete_group(cid); !r) return r.err();
+      }
     }
     counts.open_delta += (state ? 1 : 0) - (was_open ? 1 : 0);
     return std::nullopt;

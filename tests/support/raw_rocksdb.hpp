@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/debug.h>
 
 #include <functional>
 #include <memory>
@@ -51,6 +52,20 @@ inline std::vector<std::string> keys_raw(const std::string& dir, const std::stri
     EXPECT_TRUE(it->status().ok());
   });
   return keys;
+}
+
+// Every version RocksDB still holds of `key` in `family`, deletes included
+// (an iterator hides those): what rollupd wrote, not only what it reads back.
+inline std::vector<rocksdb::KeyVersion> versions_raw(const std::string& dir, const std::string& family,
+                                                     const std::string& key) {
+  std::vector<rocksdb::KeyVersion> versions;
+  with_raw_family(dir, family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
+    std::vector<rocksdb::KeyVersion> all;
+    EXPECT_TRUE(rocksdb::GetAllKeyVersions(&db, h, key, key, 1000, &all).ok());
+    for (auto& v : all)
+      if (v.user_key == key) versions.push_back(std::move(v));
+  });
+  return versions;
 }
 
 }  // namespace rollup::testing

@@ -311,6 +311,20 @@ TEST_F(aggregator_test, HighPriorityCompletesTheGroup) {
   EXPECT_EQ(high.emitted->notifications.size(), 2U);
 }
 
+// A HIGH notification for a user with no open group is emitted at once:
+// the group was never stored, so the cycle writes nothing to the groups
+// family, not even a delete (b's group was stored, so it leaves one).
+TEST_F(aggregator_test, GroupCompletedBeforeItWasStoredLeavesNoDelete) {
+  ASSERT_TRUE(one(make("a@x.io", "high", priority::high)).emitted);
+  one(make("b@x.io", "low"));
+  ASSERT_TRUE(one(make("b@x.io", "high", priority::high)).emitted);
+  stop();
+  EXPECT_TRUE(testing::versions_raw(dir_.str(), "groups", "a@x.io").empty());
+  const auto b = testing::versions_raw(dir_.str(), "groups", "b@x.io");
+  ASSERT_FALSE(b.empty());
+  EXPECT_EQ(b.front().type, 0);  // RocksDB's kTypeDeletion: the newest version is the delete
+}
+
 TEST_F(aggregator_test, DuplicateIdChangesNothing) {
   EXPECT_FALSE(one(make("a@x.io", "1", priority::low, "id-1")).duplicate);
   auto again = one(make("a@x.io", "1", priority::low, "id-1"));
