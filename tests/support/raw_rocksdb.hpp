@@ -58,12 +58,9 @@ inline std::vector<std::string> keys_raw(const std::string& dir, const std::stri
 // (an iterator hides those): what rollupd wrote, not only what it reads back.
 inline std::vector<rocksdb::KeyVersion> versions_raw(const std::string& dir, const std::string& family,
                                                      const std::string& key) {
-  std::vector<rocksdb::KeyVersion> versions;
+  std::vector<rocksdb::KeyVersion> versions;  // the range [key, key]: both ends are inclusive
   with_raw_family(dir, family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
-    std::vector<rocksdb::KeyVersion> all;
-    EXPECT_TRUE(rocksdb::GetAllKeyVersions(&db, h, key, key, 1000, &all).ok());
-    for (auto& v : all)
-      if (v.user_key == key) versions.push_back(std::move(v));
+    EXPECT_TRUE(rocksdb::GetAllKeyVersions(&db, h, key, key, 1000, &versions).ok());
   });
   return versions;
 }
