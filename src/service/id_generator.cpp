@@ -1,6 +1,7 @@
 #include "rollupd/service/id_generator.hpp"
 
 #include "rollupd/core/hex.hpp"
+#include "rollupd/core/strategy.hpp"
 
 namespace rollup {
 
@@ -22,9 +23,10 @@ std::string id_generator::next(timestamp now) {
     stamp = (last_ms_ << 16) | seq_;
     noise = random_();
   }
-  // 32 lower-case hex digits: the stamp's 16, then the noise's.
+  // digest_id_size lower-case hex digits: the stamp's 16, then the noise's.
+  static_assert(digest_id_size == 16 + 16);
   std::string id;
-  id.reserve(32);
+  id.reserve(digest_id_size);
   append_hex(id, stamp, 16);
   append_hex(id, noise, 16);
   return id;

@@ -11,11 +11,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <deque>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 #include "rollupd/core/binary_form.hpp"
@@ -44,6 +44,9 @@ constexpr std::array<const char*, cf_count> cf_names{
     "groups", "deadlines", "dedupe", "dedupe_expiry", "outbox", "digests", "digests_by_email", "deliveries", "meta"};
 
 constexpr const char* format_key = "format_version";
+// In meta once digests_by_email is keyed newest first (user_digest_key).
+constexpr const char* digest_index_key = "digest_index";
+constexpr const char* digest_index_order = "newest_first";
 // Buckets of the hashed memtables (point_lookup_options): 512 KiB of each
 // such memtable; a million users put about 15 keys in a bucket.
 constexpr std::size_t memtable_buckets = std::size_t{1} << 16;
@@ -61,6 +64,27 @@ std::string pair_key(const std::string& a, const std::string& b) {
   k += a;
   k += '\0';
   k += b;
+  return k;
+}
+
+// digests_by_email keys: the correlation ID, \0, then the digest Id with
+// every byte inverted (255 - b). Ids are time-ordered and all of one length
+// (digest_id_size), so one user's keys go newest first, and a page of
+// GET /v1/digests?email= reads its own entries and no others (the family is
+// read forward only: per_user_options). Earlier releases wrote the Id as it
+// is; open() rewrites such keys once (migrate_digest_index).
+std::string inverted(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(~static_cast<unsigned char>(c));
+  return out;
+}
+
+std::string user_digest_key(std::string_view cid, std::string_view id) {
+  std::string k;
+  k.reserve(cid.size() + 1 + id.size());
+  k += cid;
+  k += '\0';
+  for (const char c : id) k += static_cast<char>(~static_cast<unsigned char>(c));
   return k;
 }
 
@@ -304,7 +328,8 @@ class rocksdb_transaction final : public transaction {
 
   result<ok_t> put_digest_keys(const digest& d, const std::vector<std::string>& sinks) {
     if (auto r = check(txn_->Put(cfs_[digests], d.id, encode_digest(d)), "write a digest"); !r) return r;
-    if (auto r = check(txn_->Put(cfs_[digests_by_email], pair_key(d.email, d.id), ""), "index a digest"); !r) return r;
+    if (auto r = check(txn_->Put(cfs_[digests_by_email], user_digest_key(d.email, d.id), ""), "index a digest"); !r)
+      return r;
     for (const auto& sink : sinks) {
       const outbox_entry e{sink, d.id, d.email, 0, d.emitted_at};
       if (auto r = check(txn_->Put(cfs_[outbox], pair_key(sink, d.id), encode_outbox(e)), "queue a digest"); !r)
@@ -416,6 +441,7 @@ class rocksdb_database final : public database {
 
     write_options_.sync = o.sync;
     check_format_version();
+    migrate_digest_index();
   }
 
   ~rocksdb_database() override {
@@ -506,26 +532,28 @@ class rocksdb_database final : public database {
     return ids;
   }
 
-  // The Ids of list_digests for one user. Their index is scanned forward
-  // only (per_user_options): all of the user's Ids older than `after`, the
-  // newest `limit` of them kept.
+  // The Ids of list_digests for one user, newest first: their keys from
+  // just past `after` on (user_digest_key), so a page costs its own entries.
+  // Keys before the inverted `after` hold younger Ids; one longer than an Id
+  // is cut to an Id's length first, since the Id it starts with is older.
   result<std::vector<std::string>> user_digest_ids(const std::string& cid, const std::string& after,
                                                    std::size_t limit) {
-    std::deque<std::string> newest;
+    std::vector<std::string> ids;
     const std::string prefix = cid + '\0';
     rocksdb::ReadOptions ro;
     ro.prefix_same_as_start = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[digests_by_email]));
-    for (it->Seek(prefix); it->Valid() && limit > 0; it->Next()) {
+    it->Seek(user_digest_key(cid, std::string_view(after).substr(0, digest_id_size)));
+    for (; it->Valid() && ids.size() < limit; it->Next()) {
       const auto key = it->key().ToStringView();
       if (!key.starts_with(prefix)) break;
-      const auto id = key.substr(prefix.size());
-      if (!after.empty() && id >= after) break;
-      newest.emplace_back(id);
-      if (newest.size() > limit) newest.pop_front();
+      auto id = inverted(key.substr(prefix.size()));
+      // `after` itself, or (a cursor shorter than an Id) an Id it begins
+      if (!after.empty() && id >= after) continue;
+      ids.push_back(std::move(id));
     }
     if (!it->status().ok()) return storage_error(it->status(), "list digests");
-    return std::vector<std::string>(newest.rbegin(), newest.rend());
+    return ids;
   }
 
   result<std::size_t> count_groups() override { return count_keys(groups, "", "count the open groups"); }
@@ -742,7 +770,7 @@ class rocksdb_database final : public database {
       if (!done) continue;
       std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
       auto s = txn->Delete(cfs_[digests], d->id);
-      if (s.ok()) s = txn->Delete(cfs_[digests_by_email], pair_key(d->email, d->id));
+      if (s.ok()) s = txn->Delete(cfs_[digests_by_email], user_digest_key(d->email, d->id));
       for (const auto& st : *states)
         if (s.ok()) s = txn->Delete(cfs_[deliveries], pair_key(d->id, st.sink));
       if (s.ok()) s = txn->Commit();
@@ -816,6 +844,42 @@ class rocksdb_database final : public database {
     } else if (value != mine) {
       throw std::runtime_error("the database has format version " + value + "; this release reads version " + mine);
     }
+  }
+
+  // Earlier releases keyed digests_by_email by the Id as it is, oldest
+  // first: each such key is rewritten as user_digest_key, before anything
+  // reads the index. A key already rewritten is told apart by its bytes (an
+  // Id is hex digits, and no inverted hex digit is one), so a rewrite cut
+  // short goes on where it stopped. Done once: meta records it.
+  void migrate_digest_index() {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[meta], digest_index_key, &value);
+    if (s.ok() && value == digest_index_order) return;
+    if (!s.ok() && !s.IsNotFound()) throw std::runtime_error("cannot read the database: " + s.ToString());
+    const auto hex = [](std::string_view id) {
+      return !id.empty() &&
+             std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    };
+    const auto write = [this](rocksdb::WriteBatch& batch) {
+      const auto w = db_->Write(write_options_, &batch);
+      if (!w.ok()) throw std::runtime_error("cannot rewrite the digest index: " + w.ToString());
+      batch.Clear();
+    };
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ordered_scan(), cfs_[digests_by_email]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto key = it->key().ToStringView();
+      const auto nul = key.find('\0');
+      if (nul == std::string_view::npos || !hex(key.substr(nul + 1))) continue;
+      s = batch.Delete(cfs_[digests_by_email], it->key());
+      if (s.ok()) s = batch.Put(cfs_[digests_by_email], user_digest_key(key.substr(0, nul), key.substr(nul + 1)), "");
+      if (!s.ok()) throw std::runtime_error("cannot rewrite the digest index: " + s.ToString());
+      if (batch.Count() >= 10'000) write(batch);
+    }
+    if (!it->status().ok()) throw std::runtime_error("cannot read the digest index: " + it->status().ToString());
+    s = batch.Put(cfs_[meta], digest_index_key, digest_index_order);
+    if (!s.ok()) throw std::runtime_error("cannot rewrite the digest index: " + s.ToString());
+    write(batch);
   }
 
   // Reads the delivery state of `e`, lets `change` edit it and the outbox in

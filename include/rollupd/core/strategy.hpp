@@ -31,6 +31,9 @@ struct group {
 enum class completion_reason { priority, count, timeout, flush };
 const char* reason_name(completion_reason r);
 
+// Digest Ids are all this long (id_generator: 32 hex digits).
+inline constexpr std::size_t digest_id_size = 32;
+
 // SPEC §3: AggregateNotification.
 struct digest {
   std::string id;

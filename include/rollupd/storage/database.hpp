@@ -11,9 +11,11 @@
 //   dedupe_expiry    be64(expiry ns) correlation ID \0 key -> "" (pruning index)
 //   outbox           sink \0 digest Id -> outbox entry (pending deliveries only)
 //   digests          digest Id -> digest (Ids are time-ordered)
-//   digests_by_email correlation ID \0 digest Id -> ""
+//   digests_by_email correlation ID \0 digest Id, each byte inverted -> ""
+//                    (one user's newest first)
 //   deliveries       digest Id \0 sink -> delivery state (what the API shows)
-//   meta             small facts about the database itself (format version)
+//   meta             small facts about the database itself (format version,
+//                    the digest index's order)
 //
 // Thread-safety: database is safe to use from many threads; a transaction
 // belongs to one thread at a time.

@@ -2,8 +2,11 @@
 #include "rollupd/storage/database.hpp"
 
 #include <gtest/gtest.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "rollupd/core/codec.hpp"
+#include "rollupd/core/hex.hpp"
 #include "support/raw_rocksdb.hpp"
 #include "support/temp_dir.hpp"
 
@@ -272,6 +276,102 @@ TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
             (std::vector<std::string>{id(8), id(6), id(4), id(2)}));
   EXPECT_TRUE(db->list_digests(std::string("a@x.io"), id(1), 10)->empty());
   EXPECT_TRUE(db->list_digests(std::string("nobody@x.io"), "", 10)->empty());
+  // A cursor that is not an Id: the Ids below it, as when listing all users.
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), id(5) + "x", 10)),
+            (std::vector<std::string>{id(5), id(3), id(1)}));
+  EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), id(5).substr(0, 16), 10)),
+            (std::vector<std::string>{id(3), id(1)}));
+  EXPECT_EQ(ids(db->list_digests(std::nullopt, id(5) + "x", 10)),
+            (std::vector<std::string>{id(5), id(4), id(3), id(2), id(1)}));
+  EXPECT_EQ(ids(db->list_digests(std::nullopt, id(5).substr(0, 16), 10)),
+            (std::vector<std::string>{id(4), id(3), id(2), id(1)}));
+}
+
+// A page of one user's digests reads its own entries of their index, not
+// every older one: RocksDB's own count of the steps its iterators took over
+// the index's memtable, where all of it is here.
+TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
+  auto db = open();
+  const auto id = [](std::uint64_t n) {
+    std::string s;
+    append_hex(s, n, 16);
+    append_hex(s, 0, 16);
+    return s;
+  };
+  {
+    auto txn = db->begin();
+    for (std::uint64_t n = 0; n < 1000; ++n) ASSERT_TRUE(txn->put_digest(make_digest(id(n), "a@x.io"), {"log"}));
+    ASSERT_TRUE(txn->put_digest(make_digest(id(1000), "b@x.io"), {"log"}));
+    ASSERT_TRUE(txn->commit());
+  }
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  const auto page = [&](const std::string& after) {
+    rocksdb::get_perf_context()->Reset();
+    const auto ds = db->list_digests(std::string("a@x.io"), after, 10);
+    const auto steps = rocksdb::get_perf_context()->next_on_memtable_count;
+    std::vector<std::string> ids;
+    for (const auto& d : *ds) ids.push_back(d.id);
+    return std::pair{ids, steps};
+  };
+  const auto ids = [&](std::uint64_t from) {
+    std::vector<std::string> out;
+    for (auto n = from; n > from - 10; --n) out.push_back(id(n));
+    return out;
+  };
+  const auto [first, first_steps] = page("");
+  const auto [middle, middle_steps] = page(id(500));
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(first, ids(999));
+  EXPECT_EQ(middle, ids(499));
+  EXPECT_LE(first_steps, 20U);  // ten entries and the next one; every older one would be 1,000
+  EXPECT_LE(middle_steps, 20U);
+}
+
+// Earlier releases keyed each user's digest index by the Id as it is, oldest
+// first. Opening such a database rewrites its keys (put back here with
+// RocksDB directly), also when a rewrite was cut short and left some keys
+// rewritten, and it lists and pages as before.
+TEST_F(database_test, ADigestIndexOfEarlierReleasesIsRewrittenNewestFirst) {
+  const auto id = [](int n) { return "000000000000000" + std::to_string(n) + "0000000000000000"; };
+  const auto user = [](int n) { return std::string(n % 2 ? "a@x.io" : "b@x.io"); };
+  const auto inverted = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(~static_cast<unsigned char>(c));
+    return s;
+  };
+  {
+    auto db = open();
+    auto txn = db->begin();
+    for (int n = 1; n <= 6; ++n) ASSERT_TRUE(txn->put_digest(make_digest(id(n), user(n)), {"log"}));
+    ASSERT_TRUE(txn->commit());
+  }
+  std::vector<std::string> newest_first;  // the keys as this release writes them
+  for (int n = 1; n <= 6; ++n) newest_first.push_back(user(n) + '\0' + inverted(id(n)));
+  std::sort(newest_first.begin(), newest_first.end());
+  ASSERT_EQ(testing::keys_raw(dir_.str(), "digests_by_email"), newest_first);
+
+  testing::with_raw_family(dir_.str(), "digests_by_email", [&](rocksdb::DB& raw, rocksdb::ColumnFamilyHandle* h) {
+    for (int n = 1; n <= 4; ++n) {  // 5 and 6 stay rewritten
+      ASSERT_TRUE(raw.Delete(rocksdb::WriteOptions(), h, user(n) + '\0' + inverted(id(n))).ok());
+      ASSERT_TRUE(raw.Put(rocksdb::WriteOptions(), h, user(n) + '\0' + id(n), "").ok());
+    }
+  });
+  testing::with_raw_family(dir_.str(), "meta", [](rocksdb::DB& raw, rocksdb::ColumnFamilyHandle* h) {
+    ASSERT_TRUE(raw.Delete(rocksdb::WriteOptions(), h, "digest_index").ok());
+  });
+
+  const auto ids = [](const result<std::vector<digest>>& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : *ds) out.push_back(d.id);
+    return out;
+  };
+  for (int reopening = 0; reopening < 2; ++reopening) {  // the second open finds the rewrite done
+    auto db = open();
+    EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), "", 10)), (std::vector<std::string>{id(5), id(3), id(1)}));
+    EXPECT_EQ(ids(db->list_digests(std::string("b@x.io"), "", 10)), (std::vector<std::string>{id(6), id(4), id(2)}));
+    EXPECT_EQ(ids(db->list_digests(std::string("b@x.io"), id(6), 1)), (std::vector<std::string>{id(4)}));
+    db.reset();
+    EXPECT_EQ(testing::keys_raw(dir_.str(), "digests_by_email"), newest_first);
+  }
 }
 
 TEST_F(database_test, DedupeRecordsExpireAndAreForgotten) {
@@ -712,6 +812,8 @@ TEST_F(database_test, PruneDigestsKeepsUndeliveredAndYoung) {
   EXPECT_TRUE(db->read_deliveries("00000000000000010000000000000000")->empty());
   EXPECT_EQ(db->list_digests(std::string("a@x.io"), "", 10)->size(), 1U);
   EXPECT_EQ(*db->prune_digests(old_time, 100), 0U);  // nothing older than the cutoff
+  db.reset();
+  EXPECT_EQ(testing::keys_raw(dir_.str(), "digests_by_email").size(), 1U);  // its index entry went too
 }
 
 }  // namespace
