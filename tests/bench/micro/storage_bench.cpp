@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -152,6 +153,44 @@ void BM_DeliveryPerCycle(benchmark::State& st) {
   st.counters["digests_per_cycle"] = all > 0 ? static_cast<double>(digests) / all : 0;
 }
 BENCHMARK(BM_DeliveryPerCycle)->Arg(64);
+
+// The newest page of 100 digests of one user who has N (GET
+// /v1/digests?email=&limit=100): the index scan and the 100 digests read.
+// N = 100 is the baseline: a page's cost should not grow with N.
+void BM_UserDigestsPage(benchmark::State& st) {
+  testing::temp_dir dir;
+  auto db = storage::database::open({dir.str() + "/db", false, std::chrono::milliseconds{2000}});
+  const auto n = static_cast<std::uint64_t>(st.range(0));
+  notification x;
+  x.email = x.correlation_id = "hot@example.com";
+  x.text = "Your password was changed";
+  x.time = t0;
+  for (std::uint64_t made = 0; made < n;) {
+    auto txn = db->begin({.row_locks = false});
+    for (const auto stop = std::min(n, made + 1000); made < stop; ++made) {
+      char id[33];
+      snprintf(id, sizeof id, "%016llx%016x", static_cast<unsigned long long>(made), 0U);
+      group g{x.correlation_id, t0, {x}, std::nullopt};
+      if (!txn->put_digest(complete(std::move(g), completion_reason::flush, id, t0, false), {"log"})) {
+        st.SkipWithError("could not store a digest");
+        return;
+      }
+    }
+    if (!txn->commit()) {
+      st.SkipWithError("could not store the digests");
+      return;
+    }
+  }
+  for (auto _ : st) {
+    auto page = db->list_digests(x.correlation_id, "", 100);
+    if (!page || page->size() != std::min<std::uint64_t>(n, 100)) {
+      st.SkipWithError("the page is wrong");
+      break;
+    }
+    benchmark::DoNotOptimize(page);
+  }
+}
+BENCHMARK(BM_UserDigestsPage)->Arg(100)->Arg(10000);
 
 // The same cycles from several threads on one database, as the storage
 // threads run them: RocksDB then writes the WAL records of concurrent commits
