@@ -73,10 +73,8 @@ std::string pair_key(const std::string& a, const std::string& b) {
 // GET /v1/digests?email= reads its own entries and no others (the family is
 // read forward only: per_user_options). Earlier releases wrote the Id as it
 // is; open() rewrites such keys once (migrate_digest_index).
-std::string inverted(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(~static_cast<unsigned char>(c));
-  return out;
+void append_inverted(std::string& out, std::string_view s) {
+  for (const char c : s) out += static_cast<char>(~static_cast<unsigned char>(c));
 }
 
 std::string user_digest_key(std::string_view cid, std::string_view id) {
@@ -84,7 +82,7 @@ std::string user_digest_key(std::string_view cid, std::string_view id) {
   k.reserve(cid.size() + 1 + id.size());
   k += cid;
   k += '\0';
-  for (const char c : id) k += static_cast<char>(~static_cast<unsigned char>(c));
+  append_inverted(k, id);
   return k;
 }
 
@@ -547,7 +545,8 @@ class rocksdb_database final : public database {
     for (; it->Valid() && ids.size() < limit; it->Next()) {
       const auto key = it->key().ToStringView();
       if (!key.starts_with(prefix)) break;
-      auto id = inverted(key.substr(prefix.size()));
+      std::string id;
+      append_inverted(id, key.substr(prefix.size()));
       // `after` itself, or (a cursor shorter than an Id) an Id it begins
       if (!after.empty() && id >= after) continue;
       ids.push_back(std::move(id));

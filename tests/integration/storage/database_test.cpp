@@ -44,6 +44,22 @@ digest make_digest(const std::string& id, const std::string& email) {
   return complete(std::move(g), completion_reason::count, id, *parse_rfc3339("2026-01-01T00:01:00Z"), false);
 }
 
+// The digest Id numbered `n`: 32 hex digits, ordered by `n` as
+// id_generator's are by time.
+std::string numbered_id(std::uint64_t n) {
+  std::string s;
+  append_hex(s, n, 16);
+  append_hex(s, 0, 16);
+  return s;
+}
+
+// The Ids of a listing, in its order.
+std::vector<std::string> ids_of(const result<std::vector<digest>>& ds) {
+  std::vector<std::string> out;
+  for (const auto& d : *ds) out.push_back(d.id);
+  return out;
+}
+
 class database_test : public ::testing::Test {
  protected:
   std::unique_ptr<database> open() { return database::open({dir_.str(), true, std::chrono::milliseconds{200}}); }
@@ -249,7 +265,7 @@ TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
 // never another user's, whose email starts with theirs.
 TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
   auto db = open();
-  const auto id = [](int n) { return "000000000000000" + std::to_string(n) + "0000000000000000"; };
+  const auto id = numbered_id;
   auto put = [&](int from, int to) {
     auto txn = db->begin();
     for (int n = from; n <= to; ++n) {
@@ -261,11 +277,7 @@ TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
   ASSERT_TRUE(db->checkpoint_to(dir_.str() + "/checkpoint"));  // flushes the memtables to table files
   put(5, 8);
 
-  const auto ids = [](const result<std::vector<digest>>& ds) {
-    std::vector<std::string> out;
-    for (const auto& d : *ds) out.push_back(d.id);
-    return out;
-  };
+  const auto ids = ids_of;
   auto mine = db->list_digests(std::string("a@x.io"), "", 10);
   ASSERT_TRUE(mine);
   EXPECT_EQ(ids(mine), (std::vector<std::string>{id(7), id(5), id(3), id(1)}));
@@ -292,12 +304,7 @@ TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
 // the index's memtable, where all of it is here.
 TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
   auto db = open();
-  const auto id = [](std::uint64_t n) {
-    std::string s;
-    append_hex(s, n, 16);
-    append_hex(s, 0, 16);
-    return s;
-  };
+  const auto id = numbered_id;
   {
     auto txn = db->begin();
     for (std::uint64_t n = 0; n < 1000; ++n) ASSERT_TRUE(txn->put_digest(make_digest(id(n), "a@x.io"), {"log"}));
@@ -308,10 +315,7 @@ TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
   const auto page = [&](const std::string& after) {
     rocksdb::get_perf_context()->Reset();
     const auto ds = db->list_digests(std::string("a@x.io"), after, 10);
-    const auto steps = rocksdb::get_perf_context()->next_on_memtable_count;
-    std::vector<std::string> ids;
-    for (const auto& d : *ds) ids.push_back(d.id);
-    return std::pair{ids, steps};
+    return std::pair{ids_of(ds), rocksdb::get_perf_context()->next_on_memtable_count};
   };
   const auto ids = [&](std::uint64_t from) {
     std::vector<std::string> out;
@@ -332,7 +336,7 @@ TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
 // RocksDB directly), also when a rewrite was cut short and left some keys
 // rewritten, and it lists and pages as before.
 TEST_F(database_test, ADigestIndexOfEarlierReleasesIsRewrittenNewestFirst) {
-  const auto id = [](int n) { return "000000000000000" + std::to_string(n) + "0000000000000000"; };
+  const auto id = numbered_id;
   const auto user = [](int n) { return std::string(n % 2 ? "a@x.io" : "b@x.io"); };
   const auto inverted = [](std::string s) {
     for (auto& c : s) c = static_cast<char>(~static_cast<unsigned char>(c));
@@ -359,11 +363,7 @@ TEST_F(database_test, ADigestIndexOfEarlierReleasesIsRewrittenNewestFirst) {
     ASSERT_TRUE(raw.Delete(rocksdb::WriteOptions(), h, "digest_index").ok());
   });
 
-  const auto ids = [](const result<std::vector<digest>>& ds) {
-    std::vector<std::string> out;
-    for (const auto& d : *ds) out.push_back(d.id);
-    return out;
-  };
+  const auto ids = ids_of;
   for (int reopening = 0; reopening < 2; ++reopening) {  // the second open finds the rewrite done
     auto db = open();
     EXPECT_EQ(ids(db->list_digests(std::string("a@x.io"), "", 10)), (std::vector<std::string>{id(5), id(3), id(1)}));
