@@ -18,6 +18,7 @@
 #include "rollupd/core/decode.hpp"
 #include "rollupd/core/strategy.hpp"
 #include "rollupd/storage/database.hpp"
+#include "support/numbered_id.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rollup {
@@ -168,10 +169,9 @@ void BM_UserDigestsPage(benchmark::State& st) {
   for (std::uint64_t made = 0; made < n;) {
     auto txn = db->begin({.row_locks = false});
     for (const auto stop = std::min(n, made + 1000); made < stop; ++made) {
-      char id[33];
-      snprintf(id, sizeof id, "%016llx%016x", static_cast<unsigned long long>(made), 0U);
       group g{x.correlation_id, t0, {x}, std::nullopt};
-      if (!txn->put_digest(complete(std::move(g), completion_reason::flush, id, t0, false), {"log"})) {
+      if (!txn->put_digest(complete(std::move(g), completion_reason::flush, testing::numbered_id(made), t0, false),
+                           {"log"})) {
         st.SkipWithError("could not store a digest");
         return;
       }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "rollupd/core/codec.hpp"
-#include "rollupd/core/hex.hpp"
+#include "support/numbered_id.hpp"
 #include "support/raw_rocksdb.hpp"
 #include "support/temp_dir.hpp"
 
@@ -42,15 +42,6 @@ group make_group(const std::string& email, std::size_t n) {
 digest make_digest(const std::string& id, const std::string& email) {
   auto g = make_group(email, 3);
   return complete(std::move(g), completion_reason::count, id, *parse_rfc3339("2026-01-01T00:01:00Z"), false);
-}
-
-// The digest Id numbered `n`: 32 hex digits, ordered by `n` as
-// id_generator's are by time.
-std::string numbered_id(std::uint64_t n) {
-  std::string s;
-  append_hex(s, n, 16);
-  append_hex(s, 0, 16);
-  return s;
 }
 
 // The Ids of a listing, in its order.
@@ -265,7 +256,7 @@ TEST_F(database_test, ListDigestsNewestFirstPerEmailAndPaginated) {
 // never another user's, whose email starts with theirs.
 TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
   auto db = open();
-  const auto id = numbered_id;
+  const auto id = testing::numbered_id;
   auto put = [&](int from, int to) {
     auto txn = db->begin();
     for (int n = from; n <= to; ++n) {
@@ -304,7 +295,7 @@ TEST_F(database_test, ListsAUsersDigestsFromMemoryAndFromDisk) {
 // the index's memtable, where all of it is here.
 TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
   auto db = open();
-  const auto id = numbered_id;
+  const auto id = testing::numbered_id;
   {
     auto txn = db->begin();
     for (std::uint64_t n = 0; n < 1000; ++n) ASSERT_TRUE(txn->put_digest(make_digest(id(n), "a@x.io"), {"log"}));
@@ -336,7 +327,7 @@ TEST_F(database_test, APageOfAUsersDigestsReadsOnlyItsOwnEntries) {
 // RocksDB directly), also when a rewrite was cut short and left some keys
 // rewritten, and it lists and pages as before.
 TEST_F(database_test, ADigestIndexOfEarlierReleasesIsRewrittenNewestFirst) {
-  const auto id = numbered_id;
+  const auto id = testing::numbered_id;
   const auto user = [](int n) { return std::string(n % 2 ? "a@x.io" : "b@x.io"); };
   const auto inverted = [](std::string s) {
     for (auto& c : s) c = static_cast<char>(~static_cast<unsigned char>(c));
