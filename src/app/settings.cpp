@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "rollupd/core/base64.hpp"
 #include "rollupd/core/time.hpp"
 
 namespace rollup::app {
@@ -184,21 +185,9 @@ std::optional<listen_address> parse_listen(std::string_view s) {
   return out;
 }
 
-bool is_base64(std::string_view s) {
-  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
-  if (s.empty() || s.size() % 4 == 1) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-  });
-}
-
 bool is_webhook_secret(std::string_view s) {
   constexpr std::string_view prefix = "whsec_";
-  if (s.empty()) return true;
-  if (s.substr(0, prefix.size()) != prefix) return false;
-  const auto body = s.substr(prefix.size());
-  const auto padding = body.size() - std::min(body.size(), body.find_last_not_of('=') + 1);
-  return padding <= 2 && is_base64(body);
+  return s.empty() || (s.substr(0, prefix.size()) == prefix && is_base64(s.substr(prefix.size())));
 }
 
 bool has_control(std::string_view s) {

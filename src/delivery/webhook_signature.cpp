@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rollupd/core/base64.hpp"
 #include "rollupd/delivery/webhook_sink.hpp"
 #include "webhook_signature.hpp"
 
@@ -18,21 +19,14 @@ namespace {
 
 constexpr std::string_view secret_prefix = "whsec_";
 
-bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-// Standard base64, padding optional, nothing else allowed (EVP_DecodeBlock
-// alone skips whitespace and keeps the padding bytes, so check first).
+// Standard base64, padding optional (EVP_DecodeBlock alone skips whitespace
+// and keeps the padding bytes, so check first). A million characters is far
+// beyond any key and keeps the int cast safe.
 std::optional<std::vector<unsigned char>> decode_base64(std::string_view input) {
-  if (input.empty() || input.size() > 1'000'000) return std::nullopt;  // far beyond any key; keeps the int cast safe
+  if (input.size() > 1'000'000 || !is_base64(input)) return std::nullopt;
   std::string text(input);
-  if (text.size() % 4 == 1) return std::nullopt;
-  if (text.size() % 4 != 0) text.append(4 - text.size() % 4, '=');
-  std::size_t pad = 0;
-  if (text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
-  for (std::size_t i = 0; i < text.size() - pad; ++i)
-    if (!is_base64_char(text[i])) return std::nullopt;
+  text.append((4 - text.size() % 4) % 4, '=');
+  const std::size_t pad = text.size() - (text.find_last_not_of('=') + 1);
   std::vector<unsigned char> out(text.size() / 4 * 3);
   const int n =
       EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));

@@ -61,6 +61,8 @@ class CheckConfigTest(CliCase):
              "ten minutes"),
             ("priority not allowed", '[aggregation]\nflush_priority = "URGENT"\n', "flush_priority", "URGENT"),
             ("log format not allowed", 'log_format = "xml"\n', "log_format", "xml"),
+            ("webhook secret with padding its last group does not need",
+             '[delivery.webhook]\nsecret = "whsec_YWJj="\n', "secret", "whsec_YWJj="),
         ]
         for name, text, key, value in cases:
             with self.subTest(case=name):

@@ -191,7 +191,7 @@ TEST(SettingsStrings, Webhook) {
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   EXPECT_EQ(flag_ok("webhook-secret", "whsec_YWJj").delivery.webhook.secret, "whsec_YWJj");
   EXPECT_EQ(flag_ok("webhook-secret", "whsec_YWI=").delivery.webhook.secret, "whsec_YWI=");
-  for (const char* bad : {"secret", "whsec_", "whsec_!!!!", "whsec_a", "whsec_YWI===", "WHSEC_YWJj"})
+  for (const char* bad : {"secret", "whsec_", "whsec_!!!!", "whsec_a", "whsec_YWI===", "whsec_YWJj=", "WHSEC_YWJj"})
     EXPECT_THAT(flag_error("webhook-secret", bad), HasSubstr("must be empty (unsigned) or whsec_")) << bad;
 }
 
