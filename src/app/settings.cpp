@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "rollupd/core/base64.hpp"
 #include "rollupd/core/time.hpp"
+#include "rollupd/core/webhook_secret.hpp"
 
 namespace rollup::app {
 namespace {
@@ -185,11 +185,6 @@ std::optional<listen_address> parse_listen(std::string_view s) {
   return out;
 }
 
-bool is_webhook_secret(std::string_view s) {
-  constexpr std::string_view prefix = "whsec_";
-  return s.empty() || (s.substr(0, prefix.size()) == prefix && is_base64(s.substr(prefix.size())));
-}
-
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
@@ -357,7 +352,8 @@ std::vector<setting> make_settings() {
                   "Standard Webhooks signing secret; empty = unsigned.",
                   string_rule("must be empty (unsigned) or whsec_ followed by base64 "
                               "(e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)",
-                              secret, [](const std::string& s) { return is_webhook_secret(s); }),
+                              secret,
+                              [](const std::string& s) { return s.empty() || webhook_secret_base64(s).has_value(); }),
                   show_string(secret)));
 
   const auto wh_timeout = [](auto& c) -> auto& { return c.delivery.webhook.timeout; };

@@ -10,20 +10,17 @@
 #include <string_view>
 #include <vector>
 
-#include "rollupd/core/base64.hpp"
+#include "rollupd/core/webhook_secret.hpp"
 #include "rollupd/delivery/webhook_sink.hpp"
 #include "webhook_signature.hpp"
 
 namespace rollup::delivery {
 namespace {
 
-constexpr std::string_view secret_prefix = "whsec_";
-
-// Standard base64, padding optional (EVP_DecodeBlock alone skips whitespace
-// and keeps the padding bytes, so check first). A million characters is far
-// beyond any key and keeps the int cast safe.
+// The bytes of text that is_base64 accepts (EVP_DecodeBlock alone would skip
+// whitespace, so the caller checks first). EVP_DecodeBlock wants whole groups
+// of four and counts their padding as bytes: pad, decode, then drop those.
 std::optional<std::vector<unsigned char>> decode_base64(std::string_view input) {
-  if (input.size() > 1'000'000 || !is_base64(input)) return std::nullopt;
   std::string text(input);
   text.append((4 - text.size() % 4) % 4, '=');
   const std::size_t pad = text.size() - (text.find_last_not_of('=') + 1);
@@ -45,10 +42,10 @@ std::string encode_base64(const unsigned char* data, std::size_t size) {
 }  // namespace
 
 std::optional<std::vector<unsigned char>> webhook_secret_key(std::string_view secret) {
-  if (secret.substr(0, secret_prefix.size()) != secret_prefix) return std::nullopt;
-  auto key = decode_base64(secret.substr(secret_prefix.size()));
-  if (!key || key->empty()) return std::nullopt;
-  return key;
+  const auto text = webhook_secret_base64(secret);
+  // A million characters is far beyond any key and keeps decode's int cast safe.
+  if (!text || text->size() > 1'000'000) return std::nullopt;
+  return decode_base64(*text);
 }
 
 std::string webhook_signature(const std::string& secret, const std::string& id, const std::string& timestamp,

@@ -7,8 +7,8 @@
 
 namespace rollup::delivery {
 
-// The decoded bytes of "whsec_<base64>" (standard base64, padding optional); empty when
-// the prefix is missing, the base64 is invalid or the key has no bytes.
+// The decoded bytes of "whsec_<base64>"; empty when the secret has another
+// form (the rule is core/webhook_secret.hpp's).
 std::optional<std::vector<unsigned char>> webhook_secret_key(std::string_view secret);
 
 }  // namespace rollup::delivery

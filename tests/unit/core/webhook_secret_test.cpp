@@ -1,7 +1,7 @@
-// The one base64 check, shared by the configuration's webhook secret and the
-// HMAC key decoded from it: each case here is read the same in both places.
+// The base64 rule of the webhook secret, shared by the configuration's check
+// and the HMAC key decoded from it: each case here is read the same in both.
 
-#include "rollupd/core/base64.hpp"
+#include "rollupd/core/webhook_secret.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,9 @@
 #pragma once
-// Standard base64 text (RFC 4648 §4), for every place that checks it: the
-// webhook secret in the configuration and the HMAC key decoded from it.
+// The text of a Standard Webhooks signing secret, "whsec_" then standard
+// base64 (RFC 4648 §4): the one rule for the configuration's check and for
+// the signer that decodes the HMAC key from it.
 
+#include <optional>
 #include <string_view>
 
 namespace rollup {
@@ -18,6 +20,14 @@ constexpr bool is_base64(std::string_view s) {
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
       return false;
   return true;
+}
+
+// The base64 part of "whsec_<base64>" (at least one byte's worth), or nothing
+// when `secret` has another form.
+constexpr std::optional<std::string_view> webhook_secret_base64(std::string_view secret) {
+  constexpr std::string_view prefix = "whsec_";
+  if (!secret.starts_with(prefix) || !is_base64(secret.substr(prefix.size()))) return std::nullopt;
+  return secret.substr(prefix.size());
 }
 
 }  // namespace rollup
