@@ -11,6 +11,7 @@
 
 #include "rollupd/core/time.hpp"
 #include "rollupd/core/webhook_secret.hpp"
+#include "rollupd/core/webhook_url.hpp"
 
 namespace rollup::app {
 namespace {
@@ -129,6 +130,22 @@ apply_fn string_rule(std::string allowed, Access access, Check check) {
   };
 }
 
+// Empty, or a URL the webhook sink can send to: the sink's own parser
+// decides, and its reason is part of the message.
+template <class Access>
+apply_fn webhook_url_rule(Access access) {
+  return [=](config& c, const raw_value& v) -> std::optional<std::string> {
+    constexpr const char* allowed = "must be empty (off) or an http:// or https:// URL with a host";
+    if (!is_text(v)) return allowed;
+    if (!v.text.empty()) {
+      const auto parsed = parse_webhook_url(v.text);
+      if (const auto* why = std::get_if<std::string>(&parsed)) return std::string(allowed) + "; this one " + *why;
+    }
+    access(c) = v.text;
+    return std::nullopt;
+  };
+}
+
 template <class Access>
 show_fn show_string(Access access) {
   return [=](const config& c) { return std::string(access(c)); };
@@ -190,24 +207,6 @@ bool has_control(std::string_view s) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
-}
-
-bool has_control_or_space(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u <= 0x20 || u == 0x7f;
-  });
-}
-
-bool is_webhook_url(std::string_view s) {
-  if (s.empty()) return true;
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (s.substr(0, scheme.size()) == scheme) {
-      const auto rest = s.substr(scheme.size());
-      return !rest.empty() && rest.front() != '/' && !has_control_or_space(s);
-    }
-  }
-  return false;
 }
 
 bool is_token(std::string_view s) {
@@ -343,8 +342,7 @@ std::vector<setting> make_settings() {
 
   const auto url = [](auto& c) -> auto& { return c.delivery.webhook.url; };
   t.push_back(row("delivery.webhook.url", "webhook-url", "URL", "POST each digest to this URL; empty = off.",
-                  string_rule("must be empty (off) or a URL starting with http:// or https://", url,
-                              [](const std::string& s) { return is_webhook_url(s); }),
+                  webhook_url_rule(url),
                   show_string(url)));
 
   const auto secret = [](auto& c) -> auto& { return c.delivery.webhook.secret; };

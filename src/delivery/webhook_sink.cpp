@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "rollupd/core/webhook_url.hpp"
 #include "webhook_signature.hpp"
-#include "webhook_url.hpp"
 
 namespace rollup::delivery {
 namespace {

@@ -63,6 +63,8 @@ class CheckConfigTest(CliCase):
             ("log format not allowed", 'log_format = "xml"\n', "log_format", "xml"),
             ("webhook secret with padding its last group does not need",
              '[delivery.webhook]\nsecret = "whsec_YWJj="\n', "secret", "whsec_YWJj="),
+            ("webhook URL with a port no socket can have",
+             '[delivery.webhook]\nurl = "http://127.0.0.1:99999/hook"\n', "url", "http://127.0.0.1:99999/hook"),
         ]
         for name, text, key, value in cases:
             with self.subTest(case=name):

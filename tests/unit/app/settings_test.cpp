@@ -184,8 +184,11 @@ TEST(SettingsChoices, CaseInsensitive) {
 TEST(SettingsStrings, Webhook) {
   EXPECT_EQ(flag_ok("webhook-url", "https://example.com/h").delivery.webhook.url, "https://example.com/h");
   EXPECT_EQ(flag_ok("webhook-url", "http://127.0.0.1:9/").delivery.webhook.url, "http://127.0.0.1:9/");
-  for (const char* bad : {"ftp://x", "example.com", "http://", "https:///path", "http://a b"})
-    EXPECT_THAT(flag_error("webhook-url", bad), HasSubstr("must be empty (off) or a URL starting with http://")) << bad;
+  for (const char* bad : {"ftp://x", "example.com", "http://", "https:///path", "http://a b", "http://x:0/",
+                          "http://127.0.0.1:99999/hook", "http://x:abc/", "http://user@x/", "http://[::1/", "http://:80/"})
+    EXPECT_THAT(flag_error("webhook-url", bad), HasSubstr("must be empty (off) or an http:// or https:// URL")) << bad;
+  // The message says what is wrong with this URL: the webhook sink's own reason.
+  EXPECT_THAT(flag_error("webhook-url", "http://127.0.0.1:99999/hook"), HasSubstr("invalid port \"99999\" (1-65535)"));
 
   EXPECT_EQ(flag_ok("webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").delivery.webhook.secret,
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");

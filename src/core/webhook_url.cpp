@@ -1,8 +1,8 @@
-#include "webhook_url.hpp"
+#include "rollupd/core/webhook_url.hpp"
 
 #include <charconv>
 
-namespace rollup::delivery {
+namespace rollup {
 namespace {
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
@@ -87,4 +87,4 @@ std::variant<webhook_url, std::string> parse_webhook_url(std::string_view url) {
   return out;
 }
 
-}  // namespace rollup::delivery
+}  // namespace rollup

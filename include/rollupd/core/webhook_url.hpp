@@ -1,12 +1,13 @@
 #pragma once
-// The parts of a webhook URL the sink needs (private to delivery/).
+// The parts of a webhook URL the sink needs: the one rule for the
+// configuration's check and for the webhook sink that sends to it.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 
-namespace rollup::delivery {
+namespace rollup {
 
 struct webhook_url {
   bool tls = false;        // https
@@ -22,4 +23,4 @@ struct webhook_url {
 // never reach messages. On failure, holds a sentence naming what is wrong.
 std::variant<webhook_url, std::string> parse_webhook_url(std::string_view url);
 
-}  // namespace rollup::delivery
+}  // namespace rollup
