@@ -120,7 +120,7 @@ Settings:
     out += "      key " + s.key + ", env " + s.env + ", default " + shown + "\n";
   }
   out += R"(
-Exit status: 0 on success (and after a clean shutdown on SIGTERM/SIGINT),
+Exit status: 0 on success (and after a clean shutdown on SIGTERM/SIGINT/SIGHUP),
 78 for an invalid configuration, 1 for other start-up failures.
 )";
   return out;

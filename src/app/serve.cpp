@@ -157,7 +157,10 @@ class daemon {
     // One strand for the signal set and the drain timer: their handlers
     // never run at the same time, whichever threads run them.
     auto strand = asio::make_strand(*ioc_);
-    asio::signal_set signals(strand, SIGINT, SIGTERM);
+    // SIGHUP too: the terminal that ran us went away (nothing is reloaded:
+    // the settings are read at start-up, the digest file is opened per
+    // digest), so stop as cleanly as for SIGTERM.
+    asio::signal_set signals(strand, SIGINT, SIGTERM, SIGHUP);
     asio::steady_timer poll(strand);
     asio::steady_timer watchdog(strand);
     wait_for_signal(signals, poll, watchdog);
@@ -192,7 +195,14 @@ class daemon {
     }
   }
 
-  static const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
+  static const char* signal_name(int sig) {
+    switch (sig) {
+      case SIGTERM: return "SIGTERM";
+      case SIGINT: return "SIGINT";
+      case SIGHUP: return "SIGHUP";
+      default: return "signal";
+    }
+  }
 
   // WATCHDOG=1 every half WatchdogSec=, from the io_context, so a wedged
   // event loop stops the pings and systemd restarts us.
@@ -262,6 +272,9 @@ class daemon {
 }  // namespace
 
 int serve(const config& cfg) {
+  // A log line written to a pipe whose reader has gone (`rollupd | head`, a
+  // log shipper that died) must fail that write, not end the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<daemon> d;
   try {
     d = std::make_unique<daemon>(cfg);

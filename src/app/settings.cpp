@@ -279,7 +279,7 @@ std::vector<setting> make_settings() {
 
   const auto grace = [](auto& c) -> auto& { return c.shutdown_grace; };
   t.push_back(row("shutdown_grace", "shutdown-grace", "D",
-                  "On SIGTERM/SIGINT, how long to wait for requests in flight before closing them.",
+                  "On SIGTERM/SIGINT/SIGHUP, how long to wait for requests in flight before closing them.",
                   duration_rule(0ms, hours{1}, "do not wait", grace), show_duration(grace)));
 
   const auto level = [](auto& c) -> auto& { return c.level; };

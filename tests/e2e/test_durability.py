@@ -1,10 +1,14 @@
 """Durability across crashes and restarts, idempotency, graceful shutdown
 (SPEC §2, §6, §7)."""
 
+import os
 import signal
+import subprocess
+import time
 import unittest
 
-from rollupd_harness import E2ETestCase, notification, parse_rfc3339_ns, pct
+from rollupd_harness import (HOST, Client, E2ETestCase, free_port, notification, parse_rfc3339_ns, pct, rollupd_bin,
+                             sanitizer_env)
 
 TEN_MINUTES_NS = 10 * 60 * 1_000_000_000
 
@@ -159,6 +163,53 @@ class GracefulShutdownTest(E2ETestCase):
         self.assertEqual(rc, 0, "exit code after SIGINT")
         d.start()
         self.assertEqual(d.get("/v1/aggregations/si@example.com").json()["Count"], 1)
+
+    def test_sighup_drains_and_exits_zero(self):
+        # The terminal that ran rollupd closed: stop as cleanly as for SIGTERM.
+        d = self.start_daemon()
+        self.assertAccepted(d.post("/notifications", notification("hup@example.com", "x")))
+        d.proc.send_signal(signal.SIGHUP)
+        rc = d.proc.wait(timeout=15)
+        self.assertEqual(rc, 0, "exit code after SIGHUP")
+        self.assertIn("SIGHUP: draining", d.log())
+        self.assertIn("shut down cleanly", d.log())
+        d.start()
+        self.assertEqual(d.get("/v1/aggregations/hup@example.com").json()["Count"], 1)
+
+    def test_log_reader_gone_does_not_end_the_daemon(self):
+        # `rollupd | head -n1`: once the reader has gone, each log line is a
+        # write to a broken pipe, which must fail quietly, not raise SIGPIPE.
+        port = free_port()
+        proc = subprocess.Popen([rollupd_bin(), "--listen", "%s:%d" % (HOST, port), "--data-dir",
+                                 os.path.join(self.workdir, "pipe-data"), "--log-level", "debug"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=sanitizer_env())
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+        c = Client(port, timeout=10)
+        self.addCleanup(c.close)
+        deadline = time.monotonic() + 30
+        while True:
+            self.assertIsNone(proc.poll(), "rollupd exited before it was ready")
+            try:
+                if c.get("/readyz").status == 200:
+                    break
+            except OSError:
+                c.close()
+            self.assertLess(time.monotonic(), deadline, "rollupd not ready within 30 s")
+            time.sleep(0.1)
+        proc.stdout.close()  # the reader goes away
+        for i in range(3):  # each is logged; the third completes a digest, logged by the log sink
+            try:
+                r = c.post("/notifications", notification("pipe@example.com", "p-%d" % i))
+            except OSError as e:
+                time.sleep(0.5)
+                self.fail("notification %d after the log reader went: %s (rollupd's exit: %r)" % (i, e, proc.poll()))
+            self.assertIn(r.status, (200, 202), "notification %d after the log reader went: %r" % (i, r))
+        time.sleep(0.5)  # the log sink's line comes from the dispatcher, after the answer
+        self.assertIsNone(proc.poll(), "rollupd ended when its log reader went away (exit %r)" % proc.returncode)
+        self.assertEqual(c.get("/v1/digests?email=pipe@example.com").json()["Digests"][0]["Count"], 3)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, "exit code after SIGTERM")
 
     def test_sigterm_with_idle_keepalive_connection(self):
         d = self.start_daemon()
