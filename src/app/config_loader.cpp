@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
@@ -168,6 +169,13 @@ result<parsed_flags, config_error> parse_flags(const std::vector<std::string>& a
 }
 
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
+  // A directory opens as a stream that reads nothing: it would pass as an
+  // empty file, and rollupd would run on its defaults.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = std::strerror(EISDIR);
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);

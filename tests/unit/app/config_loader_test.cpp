@@ -211,6 +211,13 @@ TEST(ConfigFile, MissingFileIsAnError) {
               HasSubstr("cannot read the config file /nonexistent/rollupd.toml: No such file"));
 }
 
+TEST(ConfigFile, DirectoryIsAnError) {
+  // Not an empty file: rollupd must not run on its defaults for a wrong path.
+  const auto dir = std::filesystem::temp_directory_path().string();
+  EXPECT_THAT(error_of(load({"--config", dir})),
+              HasSubstr("cannot read the config file " + dir + ": Is a directory"));
+}
+
 TEST(ConfigFile, ErrorsNameTheFileAndLine) {
   temp_file f("\n\naggregation.max_notifications = 20000\n");
   EXPECT_EQ(error_of(load({"--config", f.path()})),
