@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
 
 #include "rollupd/core/json_text.hpp"
 
@@ -32,6 +34,38 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> known_key
     {"priority", "Priority"},
     {"id", "Id"},
 }};
+
+// The code points past ASCII that an email must not hold because they are
+// unseen or move text around: C1 controls, Unicode's White_Space, the
+// zero-width spaces and the bidirectional controls. "a\u00a0b@x.com" would
+// print as "a b@x.com", and "a\u200bb@x.com" as another user's "ab@x.com".
+// (The zero-width joiners U+200C and U+200D are letters' business in some
+// scripts, and stay.)
+bool unseen_or_moving(char32_t c) {
+  return (c >= 0x80 && c <= 0x9F) || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200B) ||
+         c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202F) || c == 0x205F || c == 0x2060 ||
+         (c >= 0x2066 && c <= 0x2069) || c == 0x3000 || c == 0xFEFF;
+}
+
+// The first such code point of valid UTF-8 `s`, if any.
+std::optional<char32_t> first_unseen_or_moving(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+    for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    if (unseen_or_moving(c)) return c;
+    i += n;
+  }
+  return std::nullopt;
+}
+
+std::string code_point_name(char32_t c) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out = "U+";
+  for (int shift = c > 0xFFFF ? 20 : 12; shift >= 0; shift -= 4) out += digits[(c >> shift) & 0xF];
+  return out;
+}
 
 }  // namespace
 
@@ -66,6 +100,11 @@ result<std::string> correlation_id_of(std::string_view raw) {
   if (at == 0) return error{errc::validation_failed, "must have a non-empty local part before '@'", {}};
   if (at + 1 == email.size()) return error{errc::validation_failed, "must have a non-empty domain after '@'", {}};
   if (!valid_utf8(email)) return error{errc::validation_failed, "must be valid UTF-8", {}};
+  if (const auto c = first_unseen_or_moving(email))
+    return error{errc::validation_failed,
+                 "must not contain whitespace, control or invisible formatting characters (" + code_point_name(*c) +
+                     ")",
+                 {}};
   return lower(email);
 }
 

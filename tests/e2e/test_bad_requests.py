@@ -70,6 +70,8 @@ class ValidationTest(BadRequestCase):
             ("Email empty local part", {"Email": "@example.com", "Notification": "x"}, "Email"),
             ("Email empty domain", {"Email": "a@", "Notification": "x"}, "Email"),
             ("Email inner space", {"Email": "a b@example.com", "Notification": "x"}, "Email"),
+            ("Email no-break space", {"Email": "a\u00a0b@example.com", "Notification": "x"}, "Email"),
+            ("Email zero-width space", {"Email": "a\u200bb@example.com", "Notification": "x"}, "Email"),
             ("Email too long", {"Email": "a" * 250 + "@example.com", "Notification": "x"}, "Email"),
             ("missing Notification", {"Email": "a@example.com"}, "Notification"),
             ("empty Notification", {"Email": "a@example.com", "Notification": ""}, "Notification"),

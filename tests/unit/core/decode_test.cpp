@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rollup {
 namespace {
@@ -247,6 +249,32 @@ TEST(DecodeEmail, WhitespaceOrControlCharactersInsideRejected) {
                                 std::string("a@example.com\x7F"), std::string("a\x1F@example.com"),
                                 std::string("a\0b@example.com", 15)}) {
     EXPECT_TRUE(fails_on(decode(with(minimal(), "Email", bad)), "Email", "whitespace")) << json(bad).dump();
+  }
+}
+
+TEST(DecodeEmail, UnicodeWhitespaceControlsAndInvisibleFormattingRejected) {
+  // Each would print as a space, as nothing, or reorder the text around it.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"\xC2\x85", "U+0085"},      {"\xC2\x9B", "U+009B"},     {"\xC2\xA0", "U+00A0"},
+      {"\xE1\x9A\x80", "U+1680"}, {"\xE2\x80\x83", "U+2003"}, {"\xE2\x80\x8B", "U+200B"},
+      {"\xE2\x80\x8F", "U+200F"}, {"\xE2\x80\xA8", "U+2028"}, {"\xE2\x80\xAE", "U+202E"},
+      {"\xE2\x81\xA0", "U+2060"}, {"\xE2\x81\xA6", "U+2066"}, {"\xE3\x80\x80", "U+3000"},
+      {"\xEF\xBB\xBF", "U+FEFF"}};
+  for (const auto& [bytes, name] : cases) {
+    const auto r = decode(with(minimal(), "Email", "a" + bytes + "b@example.com"));
+    EXPECT_TRUE(fails_on(r, "Email", "whitespace, control or invisible formatting characters (" + name + ")")) << name;
+    EXPECT_FALSE(correlation_id_of("ab@example.com" + bytes)) << name << " at the end, where trimming stops";
+  }
+}
+
+TEST(DecodeEmail, OtherNonAsciiLettersAccepted) {
+  // International addresses, the zero-width joiners some scripts spell with,
+  // and characters beyond the Basic Multilingual Plane.
+  for (const std::string& good : {std::string("\xE7\x94\xA8\xE6\x88\xB7@\xE4\xBE\x8B\xE5\xAD\x90.cn"),
+                                  std::string("\xD9\x85\xE2\x80\x8C\xD9\x8A@example.ir"),
+                                  std::string("\xF0\x9F\x98\x80@example.com"), std::string("\xC3\xA9@x.fr")}) {
+    const auto r = decode(with(minimal(), "Email", good));
+    EXPECT_TRUE(r) << json(good).dump() << ": " << (r ? "" : r.err().detail);
   }
 }
 
