@@ -1,5 +1,7 @@
 #include "rollupd/http/json_parse.hpp"
 
+#include <algorithm>
+
 namespace rollup::http {
 namespace {
 
@@ -42,8 +44,13 @@ class guarded_dom {
   }
   template <class Exception>  // the exception's own type, so that it is thrown as that
   bool parse_error(std::size_t pos, const std::string& token, const Exception& e) {
+    // Where the offending token starts: not every exception (a number's
+    // overflow is out_of_range) carries the position itself.
+    token_start_ = pos >= token.size() ? pos - token.size() : 0;
     return dom_.parse_error(pos, token, e);  // throws it
   }
+
+  std::size_t token_start() const { return token_start_; }
 
  private:
   void enter() {
@@ -52,6 +59,7 @@ class guarded_dom {
 
   nlohmann::detail::json_sax_dom_parser<json> dom_;
   int depth_ = 0;
+  std::size_t token_start_ = 0;
 };
 
 // nlohmann's message without its prefix and without the "last read: '…'"
@@ -72,8 +80,8 @@ parsed_json parse_json(std::string_view text) {
   // The one place where nlohmann's exceptions are caught: parsing without
   // exceptions cannot say where the input broke.
   parsed_json out;
+  guarded_dom sax(out.value);
   try {
-    guarded_dom sax(out.value);
     json::sax_parse(text, &sax);
   } catch (const json::parse_error& e) {
     std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
@@ -83,6 +91,12 @@ parsed_json parse_json(std::string_view text) {
   } catch (const too_deep&) {
     out.value = nullptr;
     out.error = json_syntax_error{std::nullopt, "nested deeper than " + std::to_string(max_json_depth) + " levels"};
+  } catch (const json::out_of_range& e) {
+    // The one the parser raises is a number too large for a double; its
+    // message would echo the number, however long.
+    out.value = nullptr;
+    out.error = json_syntax_error{std::min(sax.token_start(), text.size()),
+                                  e.id == 406 ? "number overflow: beyond the range of a double" : "a value out of range"};
   } catch (const json::exception& e) {
     out.value = nullptr;
     out.error = json_syntax_error{std::nullopt, e.what()};

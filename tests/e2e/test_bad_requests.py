@@ -46,6 +46,7 @@ class MalformedJsonTest(BadRequestCase):
                   b'{"Email":"a@example.com","Notification":"x"} trailing',
                   b'not json at all',
                   b'{"Email":"a@example.com","Notification":"x",}',
+                  b'{"Email":"a@example.com","Notification":"x","N":1e999999}',  # beyond a double
                   b'']
         for body in bodies:
             with self.subTest(body=body):
@@ -55,6 +56,16 @@ class MalformedJsonTest(BadRequestCase):
                 self.assertIsInstance(p["offset"], int, p)
                 self.assertTrue(0 <= p["offset"] <= len(body), "offset %r outside the body of %d bytes"
                                 % (p["offset"], len(body)))
+        self.assertUnchanged(d)
+
+    def test_a_number_too_large_is_not_echoed(self):
+        d = self.start_daemon()
+        number = b"9" * 400_000
+        body = b'{"Email":"a@example.com","Notification":"x","N":' + number + b'}'
+        r = d.post("/notifications", body, {"Content-Type": "application/json"})
+        p = self.assertProblem(r, 400, "a 400,000-digit number")
+        self.assertEqual(p.get("offset"), body.index(number), p["detail"][:200])
+        self.assertLess(len(r.body), 1000, "the problem echoes the number: %d bytes" % len(r.body))
         self.assertUnchanged(d)
 
 

@@ -48,5 +48,18 @@ TEST(json_parse, SaysWhereTheTextBrokeWithoutEchoingIt) {
   }
 }
 
+TEST(json_parse, ANumberTooLargeSaysWhereItStartsWithoutEchoingIt) {
+  for (const std::string& number : {std::string("1e999999"), std::string("-1e400"), std::string(400, '9')}) {
+    const std::string text = R"({"Email":"a@example.com","X":)" + number + "}";
+    const auto p = parse_json(text);
+    ASSERT_TRUE(p.error) << number;
+    EXPECT_EQ(p.error->offset, text.find(number)) << number;
+    EXPECT_EQ(p.error->reason, "number overflow: beyond the range of a double") << number;
+    EXPECT_TRUE(p.value.is_null());
+  }
+  // A large integer is not an overflow: it becomes a double.
+  EXPECT_FALSE(parse_json(std::string(30, '9')).error);
+}
+
 }  // namespace
 }  // namespace rollup::http
