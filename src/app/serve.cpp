@@ -58,7 +58,6 @@ http::server_options server_options_of(const config& cfg) {
   o.max_body_bytes = cfg.max_body_bytes;
   o.api_token = cfg.api_token;
   o.max_connections = cfg.max_connections;
-  if (cfg.aggregation.completion_timeout > duration{0}) o.completion_timeout = cfg.aggregation.completion_timeout;
   return o;
 }
 

@@ -12,20 +12,11 @@ namespace {
 namespace bhttp = boost::beast::http;
 using nlohmann::json;
 
-// DueAt as the service gives it; or, when it leaves it empty and the server
-// knows the completion timeout, first received + timeout.
-json due_at(const services& s, const group_summary& g) {
-  if (g.due_at) return format_rfc3339(*g.due_at);
-  if (const auto& t = s.options.completion_timeout; t && t->count() > 0)
-    return format_rfc3339(g.first_received_at + *t);
-  return nullptr;
-}
-
-json summary_json(const services& s, const group_summary& g) {
+json summary_json(const group_summary& g) {
   return json{{"Email", g.email},
               {"Count", g.count},
               {"FirstReceivedAt", format_rfc3339(g.first_received_at)},
-              {"DueAt", due_at(s, g)}};
+              {"DueAt", g.due_at ? json(format_rfc3339(*g.due_at)) : json(nullptr)}};
 }
 
 // The correlation ID of the {email} segment, or the 404 to answer.
@@ -44,8 +35,8 @@ result<std::string> correlation_id_param(const handler_input& in) {
 void handle_get_aggregation(const services& s, handler_input in, respond done) {
   auto cid = correlation_id_param(in);
   if (!cid) return done(problem_response(cid.err()));
-  s.agg.get_group(*cid, detail::reply_with<group_view>(std::move(done), [&s](const group_view& v) {
-    json body = summary_json(s, v.summary);
+  s.agg.get_group(*cid, detail::reply_with<group_view>(std::move(done), [](const group_view& v) {
+    json body = summary_json(v.summary);
     json list = json::array();
     for (const auto& n : v.notifications) list.push_back(to_json(n));
     body["Notifications"] = std::move(list);
@@ -60,9 +51,9 @@ void handle_list_aggregations(const services& s, handler_input in, respond done)
   s.agg.list_groups(
       in.tgt.param("after").value_or(""), n,
       detail::reply_with<std::vector<group_summary>>(
-          std::move(done), [&s, n](const std::vector<group_summary>& groups) {
+          std::move(done), [n](const std::vector<group_summary>& groups) {
             json list = json::array();
-            for (const auto& g : groups) list.push_back(summary_json(s, g));
+            for (const auto& g : groups) list.push_back(summary_json(g));
             json next = groups.size() >= n && !groups.empty() ? json(groups.back().email) : json(nullptr);
             return json_response(bhttp::status::ok, json{{"Aggregations", std::move(list)}, {"Next", std::move(next)}});
           }));

@@ -55,6 +55,12 @@ class CompletionTimeoutTest(E2ETestCase):
         time.sleep(TIMEOUT_S + 1.5)
         d.args = ["--completion-timeout", "%ds" % TIMEOUT_S]
         d.start()
+        # Until then it has no due time, and says so.
+        g = d.get("/v1/aggregations/off@example.com")
+        self.assertStatus(g, 200)
+        self.assertIsNone(g.json()["DueAt"], "a group opened while timeouts were off has no due time")
+        listed = {a["Email"]: a for a in d.get("/v1/aggregations").json()["Aggregations"]}
+        self.assertIsNone(listed["off@example.com"]["DueAt"])
         # A group opened and closed by count after the restart leaves a
         # deadline entry later than off@'s due time; once the timeout look has
         # removed it, the look starts past off@'s due time.

@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "rollupd/metrics/registry.hpp"
@@ -22,8 +21,6 @@ struct server_options {
   std::size_t max_connections = 1024;     // at the cap: accept, answer 503 problem with Retry-After, close
   std::chrono::seconds read_timeout{30};  // deadline per header read, per body read, per write,
                                           // and for an idle keep-alive connection
-  // Only used to show DueAt when the service leaves it empty; empty = never.
-  std::optional<std::chrono::nanoseconds> completion_timeout;
   std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
 };
 
