@@ -230,5 +230,60 @@ class GracefulShutdownTest(E2ETestCase):
         self.assertEqual(g.json()["Count"], 2)
 
 
+class DiskFullTest(E2ETestCase):
+    """A full disk: 503 and nothing lost; serving again, by itself, once
+    there is room (RocksDB's own recovery, which wants room for a flush of
+    the whole 64 MB memtable budget)."""
+
+    def mount_small_disk(self, size):
+        mnt = os.path.join(self.workdir, "disk")
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", mnt], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise unittest.SkipTest("cannot mount a tmpfs here (needs root): %s" % r.stderr.strip())
+        self.addCleanup(lambda: subprocess.run(["umount", "-l", mnt], capture_output=True))
+        return mnt
+
+    def test_full_disk_is_503_and_serving_resumes_once_there_is_room(self):
+        mnt = self.mount_small_disk("24m")
+        d = self.start_daemon("--completion-timeout", "0", data_dir=os.path.join(mnt, "data"))
+        self.addCleanup(d.cleanup)  # before the unmount
+        c = d.client()
+        acked, refused = [], None
+        for i in range(200):  # 16 KB notifications, 40 users a request: ~0.6 MB each
+            users = ["full-%d-%d@example.com" % (i, k) for k in range(40)]
+            r = c.post("/notifications", [notification(u, "x" * 16000) for u in users])
+            if r.status == 503:
+                refused = r
+                break
+            self.assertIn(r.status, (200, 202), r)
+            acked.extend(users)
+        self.assertIsNotNone(refused, "24 MB never filled")
+        self.assertTrue(acked, "the first request already failed")
+        self.assertProblem(refused, 503, "a write to a full disk")
+        self.assertIsNotNone(refused.header("Retry-After"), "503 without Retry-After")
+        self.assertStatus(d.get("/readyz"), 503, "readyz on a full disk")
+        self.assertStatus(d.get("/livez"), 200, "livez on a full disk")
+
+        subprocess.run(["mount", "-o", "remount,size=160m", mnt], check=True)
+        deadline = time.monotonic() + 30  # RocksDB looks every 5 s
+        while d.get("/readyz").status != 200:
+            self.assertLess(time.monotonic(), deadline, "still not ready 30 s after the disk had room")
+            time.sleep(0.5)
+        self.assertAccepted(d.post("/notifications", notification("after@example.com", "room again")))
+
+        listed, after = set(), None
+        while True:
+            page = d.get("/v1/aggregations?limit=1000" + ("&after=" + pct(after) if after else "")).json()
+            listed.update(a["Email"] for a in page["Aggregations"])
+            after = page["Next"]
+            if after is None:
+                break
+        missing = set(acked) - listed
+        self.assertEqual(missing, set(), "acknowledged before the disk filled, then lost")
+        d.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
