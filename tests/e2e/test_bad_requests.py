@@ -58,6 +58,16 @@ class MalformedJsonTest(BadRequestCase):
                                 % (p["offset"], len(body)))
         self.assertUnchanged(d)
 
+    def test_a_key_given_twice_is_400_and_nothing_is_stored(self):
+        d = self.start_daemon()
+        for body in (b'{"Email":"a@example.com","Email":"b@example.com","Notification":"x"}',
+                     b'[{"Email":"a@example.com","Notification":"x","Extra":{"k":1,"k":2}}]'):
+            with self.subTest(body=body):
+                p = self.assertProblem(d.post("/notifications", body, {"Content-Type": "application/json"}), 400,
+                                       "a key twice")
+                self.assertIn("given twice in one object", p["detail"])
+        self.assertUnchanged(d)
+
     def test_a_number_too_large_is_not_echoed(self):
         d = self.start_daemon()
         number = b"9" * 400_000
