@@ -92,11 +92,12 @@ class AggregationViewTest(E2ETestCase):
 
     def test_bad_limit_is_a_problem(self):
         d = self.start_daemon()
-        for q in ("limit=abc", "limit=-1"):
-            with self.subTest(q=q):
-                r = d.get("/v1/aggregations?" + q)
-                self.assertIn(r.status, (400, 422), "an unreadable limit is refused: %r" % r)
-                self.assertProblem(r, r.status)
+        for path in ("/v1/aggregations?limit=abc", "/v1/aggregations?limit=-1", "/v1/aggregations?limit=1001",
+                     "/v1/digests?limit=0", "/v1/digests?email=" + pct("not-an-email")):
+            with self.subTest(path=path):
+                p = self.assertProblem(d.get(path), 422, "a query parameter out of its range")
+                field = "email" if "email=" in path else "limit"
+                self.assertEqual([e["field"] for e in p["errors"]], [field], p)
 
 
 class DigestListTest(E2ETestCase):
