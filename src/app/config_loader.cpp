@@ -45,6 +45,26 @@ std::string shown(const raw_value& v) {
   return v.text;
 }
 
+// A secret's value as an error shows it: its length, and the first control
+// character or space in it (what is most often wrong with a pasted secret).
+std::string hidden(std::string_view s) {
+  std::string out = "<hidden: " + std::to_string(s.size()) + " bytes";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u <= 0x20 || u == 0x7f) {
+      out += ", " + (u == 0x20 ? std::string("a space") : quote(s.substr(i, 1))) + " at byte " + std::to_string(i + 1);
+      break;
+    }
+  }
+  return out + ">";
+}
+
+// A value as an error shows it: quoted, or hidden when it is a secret's text.
+bool is_secret_text(const setting& s, const raw_value& v) {
+  return s.secret && (v.type == raw_value::kind::text || v.type == raw_value::kind::string);
+}
+std::string shown(const setting& s, const raw_value& v) { return is_secret_text(s, v) ? hidden(v.text) : shown(v); }
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1);
   std::vector<std::size_t> cur(b.size() + 1);
@@ -124,7 +144,8 @@ std::optional<config_error> walk(config& cfg, const toml::table& table, const st
     }
     const raw_value v = from_toml(node);
     if (auto allowed = s->apply(cfg, v))
-      return config_error{path, v.text, path + " = " + shown(v) + ": " + *allowed + where(origin, node)};
+      return config_error{path, is_secret_text(*s, v) ? hidden(v.text) : v.text,
+                          path + " = " + shown(*s, v) + ": " + *allowed + where(origin, node)};
   }
   return std::nullopt;
 }
@@ -253,7 +274,8 @@ config_result load_config(const config_sources& sources) {
       continue;
     }
     const raw_value v{raw_value::kind::text, value, 0};
-    if (auto allowed = s->apply(out.cfg, v)) return config_error{name, value, name + "=" + quote(value) + ": " + *allowed};
+    if (auto allowed = s->apply(out.cfg, v))
+      return config_error{name, s->secret ? hidden(value) : value, name + "=" + shown(*s, v) + ": " + *allowed};
   }
 
   // 4. the flags, later ones winning
@@ -261,7 +283,8 @@ config_result load_config(const config_sources& sources) {
     const raw_value v{raw_value::kind::text, f.value, 0};
     if (auto allowed = f.target->apply(out.cfg, v)) {
       const auto flag = "--" + f.target->flag;
-      return config_error{flag, f.value, flag + " " + quote(f.value) + ": " + *allowed};
+      return config_error{flag, f.target->secret ? hidden(f.value) : f.value,
+                          flag + " " + shown(*f.target, v) + ": " + *allowed};
     }
   }
   return out;

@@ -271,6 +271,7 @@ std::vector<setting> make_settings() {
                   string_rule("must be printable ASCII without spaces (empty = no authentication)", api_token,
                               [](const std::string& s) { return is_token(s); }),
                   show_string(api_token)));
+  t.back().secret = true;
 
   const auto max_body = [](auto& c) -> auto& { return c.max_body_bytes; };
   t.push_back(row("max_body_bytes", "max-body-bytes", "N",
@@ -353,6 +354,7 @@ std::vector<setting> make_settings() {
                               secret,
                               [](const std::string& s) { return s.empty() || webhook_secret_base64(s).has_value(); }),
                   show_string(secret)));
+  t.back().secret = true;
 
   const auto wh_timeout = [](auto& c) -> auto& { return c.delivery.webhook.timeout; };
   t.push_back(row("delivery.webhook.timeout", "webhook-timeout", "D", "Time allowed for one webhook delivery attempt.",

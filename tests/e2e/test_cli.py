@@ -48,6 +48,23 @@ class CheckConfigTest(CliCase):
         self.assertEqual(rc, 0, "check-config on a good file: stdout %r stderr %r" % (out, err))
         self.assertOutputClean(out, err)
 
+    def test_a_bad_secret_is_named_but_not_shown(self):
+        cases = [
+            ("webhook secret with padding its last group does not need",
+             '[delivery.webhook]\nsecret = "whsec_YWJj="\n', "delivery.webhook.secret", "whsec_YWJj=",
+             "<hidden: 11 bytes>"),
+            ("API token with a newline", 'api_token = "s3cr3t-token\\n"\n', "api_token", "s3cr3t-token",
+             '<hidden: 13 bytes, "\\u000a" at byte 13>'),
+        ]
+        for name, text, key, value, hidden in cases:
+            with self.subTest(case=name):
+                path = self.write_config(text, name="secret.toml")
+                rc, out, err = self.run_cli("check-config", "--config", path)
+                self.assertEqual(rc, EX_CONFIG, "%s: exit code; stdout %r stderr %r" % (name, out, err))
+                self.assertIn(key, err, "%s: stderr must name the key: %r" % (name, err))
+                self.assertNotIn(value, err, "%s: stderr shows the secret: %r" % (name, err))
+                self.assertIn(hidden, err, "%s: stderr must say what it can of the value: %r" % (name, err))
+
     def test_empty_config_exits_zero(self):
         path = self.write_config("# all defaults\n")
         rc, out, err = self.run_cli("check-config", "--config", path)
@@ -61,8 +78,6 @@ class CheckConfigTest(CliCase):
              "ten minutes"),
             ("priority not allowed", '[aggregation]\nflush_priority = "URGENT"\n', "flush_priority", "URGENT"),
             ("log format not allowed", 'log_format = "xml"\n', "log_format", "xml"),
-            ("webhook secret with padding its last group does not need",
-             '[delivery.webhook]\nsecret = "whsec_YWJj="\n', "secret", "whsec_YWJj="),
             ("webhook URL with a port no socket can have",
              '[delivery.webhook]\nurl = "http://127.0.0.1:99999/hook"\n', "url", "http://127.0.0.1:99999/hook"),
         ]

@@ -44,6 +44,11 @@ struct setting {
   std::function<std::optional<std::string>(config& c, const raw_value& v)> apply;
   // The value `c` holds, written as a flag would take it (for --help).
   std::function<std::string(const config& c)> show;
+  // A secret (the API token, the webhook secret): an error names the
+  // setting but shows only the value's length and any control character or
+  // space in it, never the value, which is likely the real secret nearly
+  // right (a newline at its end, say) and would land in the journal.
+  bool secret = false;
 };
 
 // Every setting, in the order of SPEC §9 (then max_connections).

@@ -17,6 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 config_result load(std::vector<std::string> args, environment env = {}) {
   return load_config(config_sources{std::move(args), std::move(env)});
@@ -295,6 +296,23 @@ TEST(ConfigFlags, PositionalArgumentIsAnError) {
 TEST(ConfigFlags, BadValueNamesTheFlag) {
   EXPECT_EQ(error_of(load({"--max-notifications", "0"})),
             "--max-notifications \"0\": must be an integer from 1 to 10000");
+}
+
+TEST(ConfigSecrets, AnErrorNamesTheSettingButNeverShowsTheValue) {
+  const std::string message = "must be printable ASCII without spaces (empty = no authentication)";
+  EXPECT_EQ(error_of(load({"--api-token", "s3cr3t tok"})),
+            "--api-token <hidden: 10 bytes, a space at byte 7>: " + message);
+  EXPECT_EQ(error_of(load({}, {{"ROLLUPD_API_TOKEN", "s3cr3t\r"}})),
+            "ROLLUPD_API_TOKEN=<hidden: 7 bytes, \"\\u000d\" at byte 7>: " + message);
+  EXPECT_THAT(toml_error("api_token = \"s3cr3t\\u0001\""),
+              StartsWith("api_token = <hidden: 7 bytes, \"\\u0001\" at byte 7>: "));
+  // A value of another type is no secret: it is shown.
+  EXPECT_THAT(toml_error("api_token = true"), StartsWith("api_token = true: must be"));
+  const auto r = load({"--webhook-secret", "whsec_s3cr3t!"});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.err().message, HasSubstr("--webhook-secret <hidden: 13 bytes>: must be empty (unsigned) or whsec_"));
+  EXPECT_EQ(r.err().value, "<hidden: 13 bytes>");
+  EXPECT_EQ(r.err().message.find("s3cr3t"), std::string::npos);
 }
 
 TEST(ConfigPrecedence, FlagBeatsEnvBeatsFile) {
