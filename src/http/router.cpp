@@ -76,7 +76,7 @@ std::string_view router::route_of(bhttp::verb method, std::string_view target) {
   return unmatched;
 }
 
-std::string_view router::dispatch(request req, respond done) const {
+std::string_view router::dispatch(request req, bool admitted, respond done) const {
   // Whatever happens below, `done` runs exactly once.
   auto once = [called = std::make_shared<std::atomic<bool>>(false), done = std::move(done)](response res) {
     if (!called->exchange(true)) done(std::move(res));
@@ -130,7 +130,7 @@ std::string_view router::dispatch(request req, respond done) const {
           problem_extras{std::nullopt, allow}));
       return label;
     }
-    if (services_.draining.load() && !always_served(hit->handle)) {
+    if (services_.draining.load() && !admitted && !always_served(hit->handle)) {
       once(problem_response({errc::draining,
                              "the server is shutting down and takes no new requests; retry later or on another "
                              "instance",

@@ -49,11 +49,12 @@ tcp::endpoint server::start() {
 
 void server::begin_drain() {
   if (state_->draining.exchange(true)) return;
-  spdlog::info("http: draining: {} request(s) in flight", state_->in_flight.load());
+  spdlog::info("http: draining: {} request(s) in flight", in_flight());
   if (listener_) listener_->stop();
 }
 
-std::size_t server::in_flight() const { return state_->in_flight.load(); }
+// Requests read and not yet answered, and those whose body is still arriving.
+std::size_t server::in_flight() const { return state_->in_flight.load() + state_->arriving.load(); }
 
 std::size_t server::connections() const { return state_->connections(); }
 

@@ -26,6 +26,7 @@ struct server_state {
   std::atomic<bool> draining{false};
   std::atomic<bool> stopped{false};
   std::atomic<std::size_t> in_flight{0};  // requests read, response not yet written
+  std::atomic<std::size_t> arriving{0};   // requests whose header is read, their body not yet
   const services svc;                     // refers to the members above
   const router routes;                    // refers to svc
 

@@ -73,6 +73,7 @@ session::session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> st
 
 session::~session() {
   state_->in_flight -= queue_.size();
+  arrived();
   if (registered_) {
     state_->remove(this);
     state_->options.metrics->http_connections.with({}).add(-1);
@@ -133,6 +134,11 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
   if (closing_) return do_linger();
   if (ec) return on_read_error(ec, 11);
 
+  // From here the request is in flight: a drain that begins while its body
+  // arrives waits for it (within shutdown_grace) and serves it.
+  admitted_ = !state_->draining.load();
+  arriving_ = true;
+  ++state_->arriving;
   const unsigned version = header_parser_->get().version();
   const auto max = state_->options.max_body_bytes;
   if (const auto length = header_parser_->content_length(); length && *length > max)
@@ -214,7 +220,14 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
   on_request(std::move(req));
 }
 
+void session::arrived() {
+  if (!arriving_) return;
+  arriving_ = false;
+  --state_->arriving;
+}
+
 void session::on_read_error(beast::error_code ec, unsigned version) {
+  arrived();
   const auto what = read_so_far();
   header_parser_.reset();
   body_parser_.reset();
@@ -259,7 +272,9 @@ void session::on_request(request req) {
   auto& s = push_slot(req.version(), keep_alive, req.method(), std::string(method.data(), method.size()),
                       path_of(req.target()));
   s.unsafe = !safe_method(req.method());
+  s.admitted = admitted_;
   s.req = std::move(req);
+  arrived();  // after push_slot counted it in flight: the sum never passes through 0
   dispatch_ready();
   do_read();
 }
@@ -280,11 +295,12 @@ void session::dispatch_ready() {
     auto req = std::move(*s.req);
     s.req.reset();
     const bool unsafe = s.unsafe;
+    const bool admitted = s.admitted;
     // The router may answer at once or later from a storage thread: either
     // way the answer comes back through this strand (never re-entrantly).
     // The router never touches the queue itself (answers come back posted),
     // so queue_[i] is still this slot afterwards.
-    queue_[i].route = state_->routes.dispatch(std::move(req), [self = shared_from_this(), seq](response res) {
+    queue_[i].route = state_->routes.dispatch(std::move(req), admitted, [self = shared_from_this(), seq](response res) {
       net::post(self->stream_.get_executor(),
                 [self, seq, res = std::move(res)]() mutable { self->on_response(seq, std::move(res)); });
     });
@@ -310,6 +326,7 @@ session::partial_request session::read_so_far() const {
 
 void session::answer_locally(const error& e, unsigned version, partial_request what) {
   read_done_ = true;
+  arrived();
   auto& s = push_slot(version, false, what.verb, std::move(what.method), std::move(what.path));
   s.route = what.route;
   s.res = problem_response(e);

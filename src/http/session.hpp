@@ -52,6 +52,7 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<request> req;   // read, not yet handed to the router
     std::optional<response> res;  // empty until the handler answered
     bool unsafe = false;          // not GET/HEAD/OPTIONS/TRACE
+    bool admitted = false;        // its header came before the drain began: served, not refused
     unsigned version = 11;
     bool keep_alive = false;
     std::string method;  // for the log
@@ -76,6 +77,7 @@ class session : public std::enable_shared_from_this<session> {
   bool parse_buffered_body();
   void on_read_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec, unsigned version);
+  void arrived();  // the request being read is read whole, or failed
   void on_request(request req);
   void dispatch_ready();
   slot& push_slot(unsigned version, bool keep_alive, boost::beast::http::verb verb, std::string method,
@@ -121,6 +123,8 @@ class session : public std::enable_shared_from_this<session> {
   bool registered_ = false;  // counted in server_state
   bool reading_ = false;
   bool read_done_ = false;  // no more requests will be read
+  bool admitted_ = false;   // the request being read began before the drain
+  bool arriving_ = false;   // counted in server_state::arriving
   bool writing_ = false;
   bool closing_ = false;  // send side shut down, lingering
   bool closed_ = false;   // socket closed

@@ -1,14 +1,16 @@
 """Durability across crashes and restarts, idempotency, graceful shutdown
 (SPEC §2, §6, §7)."""
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import unittest
 
-from rollupd_harness import (HOST, Client, E2ETestCase, free_port, notification, parse_rfc3339_ns, pct, rollupd_bin,
-                             sanitizer_env)
+from rollupd_harness import (HOST, Client, E2ETestCase, free_port, notification, parse_rfc3339_ns, pct,
+                             read_raw_response, rollupd_bin, sanitizer_env)
 
 TEN_MINUTES_NS = 10 * 60 * 1_000_000_000
 
@@ -210,6 +212,27 @@ class GracefulShutdownTest(E2ETestCase):
         self.assertEqual(c.get("/v1/digests?email=pipe@example.com").json()["Digests"][0]["Count"], 3)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=15), 0, "exit code after SIGTERM")
+
+    def test_a_request_arriving_at_sigterm_is_waited_for_and_served(self):
+        # Its header came before the signal, its body after: it is in flight.
+        d = self.start_daemon()
+        body = json.dumps(notification("arriving@example.com", "in flight")).encode()
+        head = ("POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\n\r\n" % len(body)).encode()
+        with socket.create_connection((HOST, d.port), timeout=15) as s:
+            s.sendall(head + body[:10])
+            time.sleep(0.3)  # the header is read
+            d.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the drain has begun, and waits
+            self.assertIsNone(d.proc.poll(), "rollupd exited with a request half received")
+            s.sendall(body[10:])
+            r, _ = read_raw_response(s, b"", time.monotonic() + 15)
+        self.assertIsNotNone(r, "the connection closed without an answer")
+        self.assertAccepted(r, "the request that was arriving at SIGTERM")
+        self.assertEqual(r.header("Connection", "").lower(), "close", "draining closes after the answer")
+        self.assertEqual(d.proc.wait(timeout=15), 0, "exit code after SIGTERM")
+        d.start()
+        self.assertEqual(d.get("/v1/aggregations/arriving@example.com").json()["Count"], 1)
 
     def test_sigterm_with_idle_keepalive_connection(self):
         d = self.start_daemon()

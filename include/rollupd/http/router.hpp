@@ -42,8 +42,10 @@ class router {
 
   // Answers `req` through `done`: exactly once, now or later, from any
   // thread. Never throws. Returns the route's pattern for the metrics (e.g.
-  // "/v1/aggregations/{email}"), or "unmatched".
-  std::string_view dispatch(request req, respond done) const;
+  // "/v1/aggregations/{email}"), or "unmatched". While the server drains,
+  // a request is refused with 503 unless `admitted`: it began to arrive
+  // before the drain, so it is in flight and is served.
+  std::string_view dispatch(request req, bool admitted, respond done) const;
 
   // The pattern of the route `method` `target` would take, or "unmatched".
   static std::string_view route_of(boost::beast::http::verb method, std::string_view target);

@@ -39,7 +39,8 @@ class server {
   // owed are written, the last one with Connection: close. Thread-safe.
   void begin_drain();
 
-  // Requests read but not yet answered (their response not yet written).
+  // Requests in flight: read but not yet answered (their response not yet
+  // written), or with their header read and their body still arriving.
   // Thread-safe.
   std::size_t in_flight() const;
 
