@@ -1,6 +1,7 @@
 // POST /notifications, POST /v1/notifications (SPEC §4.1).
 #include <algorithm>
 #include <boost/beast/http/field.hpp>
+#include <optional>
 #include <string>
 
 #include "handler_support.hpp"
@@ -34,6 +35,17 @@ bool json_media_type(const request& req) {
   constexpr std::string_view app = "application/";
   constexpr std::string_view suffix = "+json";
   return type.size() > app.size() + suffix.size() && type.starts_with(app) && type.ends_with(suffix);
+}
+
+// The body's Content-Encoding when it is one rollupd cannot read (anything
+// but none or "identity"): a gzip body would otherwise be taken for
+// malformed JSON.
+std::optional<std::string> unreadable_encoding(const request& req) {
+  const auto it = req.find(bhttp::field::content_encoding);
+  if (it == req.end()) return std::nullopt;
+  const std::string_view value(it->value().data(), it->value().size());
+  if (lower_trimmed(value) == "identity") return std::nullopt;
+  return std::string(value);
 }
 
 // SPEC §6: the Idempotency-Key header follows the rules of Id.
@@ -73,6 +85,12 @@ void handle_ingest(const services& s, handler_input in, respond done) {
                                       "\" is not accepted; send \"Content-Type: application/json\" with a JSON body",
                                   {}}));
   }
+
+  if (const auto encoding = unreadable_encoding(req))
+    return done(problem_response({errc::unsupported_media_type,
+                                  "Content-Encoding \"" + *encoding +
+                                      "\" is not accepted; send the JSON body as it is, without Content-Encoding",
+                                  {}}));
 
   auto parsed = parse_json(req.body());
   if (parsed.error) {

@@ -208,6 +208,18 @@ class ProtocolErrorsTest(BadRequestCase):
                 self.assertIn("application/json", p["detail"], "415 detail must hint at application/json")
         self.assertUnchanged(d)
 
+    def test_a_compressed_body_is_415_not_malformed_json(self):
+        import gzip
+        d = self.start_daemon()
+        for encoding, body in (("gzip", gzip.compress(json.dumps(GOOD).encode())), ("br", b"\x0b\x02\x80")):
+            with self.subTest(encoding=encoding):
+                r = d.post("/notifications", body, {"Content-Type": "application/json", "Content-Encoding": encoding})
+                p = self.assertProblem(r, 415, encoding)
+                self.assertIn("Content-Encoding", p["detail"])
+        r = d.post("/notifications", json.dumps(GOOD), {"Content-Type": "application/json",
+                                                        "Content-Encoding": "identity"})
+        self.assertAccepted(r, "identity is no encoding")
+
     def _over_limit(self, d, limit):
         head = ("POST /notifications HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 "Content-Length: %d\r\n\r\n" % (limit + 1)).encode()
