@@ -175,7 +175,9 @@ result<notification> decode_notification(const json& value, timestamp received_a
     std::optional<timestamp> parsed;
     if (ts->is_string()) parsed = parse_rfc3339(ts->get_ref<const std::string&>());
     if (!parsed)
-      fail("Timestamp", "must be an RFC 3339 date-time between 1678 and 2262, such as 2019-08-10T15:31:47.808596Z");
+      fail("Timestamp",
+           "must be an RFC 3339 date-time from 1677-09-21T00:12:43.145224192Z to "
+           "2262-04-11T23:47:16.854775807Z, such as 2019-08-10T15:31:47.808596Z");
     else
       n.time = *parsed;
   }
