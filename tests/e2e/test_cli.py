@@ -48,6 +48,14 @@ class CheckConfigTest(CliCase):
         self.assertEqual(rc, 0, "check-config on a good file: stdout %r stderr %r" % (out, err))
         self.assertOutputClean(out, err)
 
+    def assertRefusedNamingKey(self, name, toml_text, key):
+        """check-config of this file exits 78 naming `key`; returns (stdout, stderr)."""
+        path = self.write_config(toml_text, name="bad.toml")
+        rc, out, err = self.run_cli("check-config", "--config", path)
+        self.assertEqual(rc, EX_CONFIG, "%s: exit code; stdout %r stderr %r" % (name, out, err))
+        self.assertIn(key, err, "%s: stderr must name the key: %r" % (name, err))
+        return out, err
+
     def test_a_bad_secret_is_named_but_not_shown(self):
         cases = [
             ("webhook secret with padding its last group does not need",
@@ -58,10 +66,7 @@ class CheckConfigTest(CliCase):
         ]
         for name, text, key, value, hidden in cases:
             with self.subTest(case=name):
-                path = self.write_config(text, name="secret.toml")
-                rc, out, err = self.run_cli("check-config", "--config", path)
-                self.assertEqual(rc, EX_CONFIG, "%s: exit code; stdout %r stderr %r" % (name, out, err))
-                self.assertIn(key, err, "%s: stderr must name the key: %r" % (name, err))
+                _, err = self.assertRefusedNamingKey(name, text, key)
                 self.assertNotIn(value, err, "%s: stderr shows the secret: %r" % (name, err))
                 self.assertIn(hidden, err, "%s: stderr must say what it can of the value: %r" % (name, err))
 
@@ -83,10 +88,7 @@ class CheckConfigTest(CliCase):
         ]
         for name, text, key, value in cases:
             with self.subTest(case=name):
-                path = self.write_config(text, name="bad.toml")
-                rc, out, err = self.run_cli("check-config", "--config", path)
-                self.assertEqual(rc, EX_CONFIG, "%s: exit code; stdout %r stderr %r" % (name, out, err))
-                self.assertIn(key, err, "%s: stderr must name the key: %r" % (name, err))
+                out, err = self.assertRefusedNamingKey(name, text, key)
                 self.assertIn(value, err, "%s: stderr must name the value: %r" % (name, err))
                 self.assertOutputClean(out, err)
 
