@@ -137,8 +137,6 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
   // From here the request is in flight: a drain that begins while its body
   // arrives waits for it (within shutdown_grace) and serves it.
   admitted_ = !state_->draining.load();
-  arriving_ = true;
-  ++state_->arriving;
   const unsigned version = header_parser_->get().version();
   const auto max = state_->options.max_body_bytes;
   if (const auto length = header_parser_->content_length(); length && *length > max)
@@ -160,6 +158,7 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
   // are still owed (they must go first; the client then sends after its own
   // short wait).
   if (expects_continue(*body_parser_) && queue_.empty() && !writing_) {
+    start_arriving();
     writing_ = true;
     set_write_deadline(std::chrono::steady_clock::now() + state_->options.read_timeout);
     net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
@@ -167,6 +166,7 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
     return;
   }
   if (parse_buffered_body()) return;
+  start_arriving();
   do_read_body();
 }
 
@@ -220,6 +220,14 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
   on_request(std::move(req));
 }
 
+// Counted only while the body must be waited for: one that came with its
+// header is read at once and counted in flight by push_slot.
+void session::start_arriving() {
+  if (arriving_) return;
+  arriving_ = true;
+  ++state_->arriving;
+}
+
 void session::arrived() {
   if (!arriving_) return;
   arriving_ = false;
@@ -227,12 +235,14 @@ void session::arrived() {
 }
 
 void session::on_read_error(beast::error_code ec, unsigned version) {
-  arrived();
   const auto what = read_so_far();
   header_parser_.reset();
   body_parser_.reset();
   read_done_ = true;
-  if (ec == bhttp::error::end_of_stream) return maybe_close();  // the peer is done sending
+  if (ec == bhttp::error::end_of_stream) {  // the peer is done sending
+    arrived();
+    return maybe_close();
+  }
   if (ec == bhttp::error::header_limit)
     return answer_locally({errc::header_too_large,
                            "the request line and headers exceed " + std::to_string(max_header_bytes) + " bytes",
@@ -248,6 +258,7 @@ void session::on_read_error(beast::error_code ec, unsigned version) {
     return answer_locally({errc::bad_request, "malformed HTTP request: " + ec.message(), {}}, version, what);
   // Timeout (the stream closed the socket), reset, or a message cut short:
   // nobody is left to answer.
+  arrived();
   fail(ec, "read");
   close_now();
 }
@@ -326,8 +337,8 @@ session::partial_request session::read_so_far() const {
 
 void session::answer_locally(const error& e, unsigned version, partial_request what) {
   read_done_ = true;
-  arrived();
   auto& s = push_slot(version, false, what.verb, std::move(what.method), std::move(what.path));
+  arrived();
   s.route = what.route;
   s.res = problem_response(e);
   do_write();

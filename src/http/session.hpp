@@ -77,7 +77,8 @@ class session : public std::enable_shared_from_this<session> {
   bool parse_buffered_body();
   void on_read_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec, unsigned version);
-  void arrived();  // the request being read is read whole, or failed
+  void start_arriving();  // the body of the request being read must be waited for
+  void arrived();         // the request being read is read whole, or failed
   void on_request(request req);
   void dispatch_ready();
   slot& push_slot(unsigned version, bool keep_alive, boost::beast::http::verb verb, std::string method,
