@@ -104,7 +104,9 @@ void handle_ingest(const services& s, handler_input in, respond done) {
   std::vector<field_error> header_errors;
   if (const auto it = req.find("Idempotency-Key"); it != req.end()) {
     const std::string_view key(it->value().data(), it->value().size());
-    if (auto bad = check_idempotency_key(key, is_array))
+    if (req.count("Idempotency-Key") > 1)  // which one is the key cannot be known
+      header_errors.push_back(field_error{-1, "Idempotency-Key", "must be given once"});
+    else if (auto bad = check_idempotency_key(key, is_array))
       header_errors.push_back(std::move(*bad));
     else
       work.idempotency_key = std::string(key);

@@ -124,6 +124,16 @@ class ValidationTest(BadRequestCase):
                     self.assertNotIn("index", e, "%s: index only for array elements: %r" % (name, e))
         self.assertUnchanged(d)
 
+    def test_two_idempotency_keys_are_422(self):
+        # Which one is the key cannot be known: neither is taken.
+        d = self.start_daemon()
+        body = json.dumps(notification("twokeys@example.com", "x")).encode()
+        r = raw_exchange(d.port, b"POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 b"Idempotency-Key: A\r\nIdempotency-Key: B\r\nConnection: close\r\n"
+                                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.assert422(r, {(None, "Idempotency-Key")}, "two Idempotency-Key headers")
+        self.assertUnchanged(d)
+
     def test_several_broken_rules_are_all_named(self):
         d = self.start_daemon()
         r = d.post("/notifications", {"Email": "nope", "Notification": "", "Priority": 9})
