@@ -249,7 +249,12 @@ class GracefulShutdownTest(E2ETestCase):
 class DiskFullTest(E2ETestCase):
     """A full disk: 503 and nothing lost; serving again, by itself, once
     there is room (RocksDB's own recovery, which wants room for a flush of
-    the whole 64 MB memtable budget)."""
+    the whole 64 MB memtable budget).
+
+    Not in the ctest suite (see tests/e2e/CMakeLists.txt): in most runs the
+    daemon aborts on an assertion of Debian's RocksDB as the disk fills (its
+    info log, on the same disk, failed a write). Run by hand (as root,
+    ROLLUPD_BIN set) until that is fixed."""
 
     def mount_small_disk(self, size):
         mnt = os.path.join(self.workdir, "disk")
