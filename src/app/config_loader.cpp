@@ -65,6 +65,9 @@ bool is_secret_text(const setting& s, const raw_value& v) {
 }
 std::string shown(const setting& s, const raw_value& v) { return is_secret_text(s, v) ? hidden(v.text) : shown(v); }
 
+// The value a config_error keeps: as written, or hidden when it is a secret's text.
+std::string kept(const setting& s, const raw_value& v) { return is_secret_text(s, v) ? hidden(v.text) : v.text; }
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1);
   std::vector<std::size_t> cur(b.size() + 1);
@@ -144,8 +147,7 @@ std::optional<config_error> walk(config& cfg, const toml::table& table, const st
     }
     const raw_value v = from_toml(node);
     if (auto allowed = s->apply(cfg, v))
-      return config_error{path, is_secret_text(*s, v) ? hidden(v.text) : v.text,
-                          path + " = " + shown(*s, v) + ": " + *allowed + where(origin, node)};
+      return config_error{path, kept(*s, v), path + " = " + shown(*s, v) + ": " + *allowed + where(origin, node)};
   }
   return std::nullopt;
 }
@@ -275,7 +277,7 @@ config_result load_config(const config_sources& sources) {
     }
     const raw_value v{raw_value::kind::text, value, 0};
     if (auto allowed = s->apply(out.cfg, v))
-      return config_error{name, s->secret ? hidden(value) : value, name + "=" + shown(*s, v) + ": " + *allowed};
+      return config_error{name, kept(*s, v), name + "=" + shown(*s, v) + ": " + *allowed};
   }
 
   // 4. the flags, later ones winning
@@ -283,8 +285,7 @@ config_result load_config(const config_sources& sources) {
     const raw_value v{raw_value::kind::text, f.value, 0};
     if (auto allowed = f.target->apply(out.cfg, v)) {
       const auto flag = "--" + f.target->flag;
-      return config_error{flag, f.target->secret ? hidden(f.value) : f.value,
-                          flag + " " + shown(*f.target, v) + ": " + *allowed};
+      return config_error{flag, kept(*f.target, v), flag + " " + shown(*f.target, v) + ": " + *allowed};
     }
   }
   return out;

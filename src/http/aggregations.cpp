@@ -16,7 +16,7 @@ json summary_json(const group_summary& g) {
   return json{{"Email", g.email},
               {"Count", g.count},
               {"FirstReceivedAt", format_rfc3339(g.first_received_at)},
-              {"DueAt", g.due_at ? json(format_rfc3339(*g.due_at)) : json(nullptr)}};
+              {"DueAt", detail::time_or_null(g.due_at)}};
 }
 
 // The correlation ID of the {email} segment, or the 404 to answer.
